@@ -1,0 +1,400 @@
+#include "cli/commands.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/table_printer.h"
+#include "config/config_loader.h"
+#include "config/diagnostics.h"
+#include "firewall/nftables_firewall.h"
+#include "plan/desired_state.h"
+#include "state/files.h"
+#include "state/state_dir.h"
+
+namespace virtnat {
+namespace {
+
+namespace fs = std::filesystem;
+
+Config Load(const GlobalOptions& options) {
+  Diagnostics diagnostics;
+  Config config = LoadConfig(options.config_path, diagnostics);
+  for (const auto& warning : diagnostics.warnings())
+    std::cerr << "warning: " << warning.ToString() << "\n";
+  return config;
+}
+
+std::string ListenText(const Forward& forward) {
+  return forward.listen ? forward.listen->ToString() : "*";
+}
+
+std::string TargetName(const Forward& forward) {
+  return forward.host.empty() ? forward.target.ToString() : forward.host;
+}
+
+std::string Location(const SourceLocation& where) {
+  return fmt::format("{}:{}", where.file, where.line);
+}
+
+nlohmann::json ForwardJson(const Forward& forward) {
+  nlohmann::json sources = nlohmann::json::array();
+  for (const auto& source : forward.sources) sources.push_back(source.ToString());
+  return {{"host", forward.host},
+          {"target", forward.target.ToString()},
+          {"network", forward.network},
+          {"protocol", ProtocolsToString(forward.protocols)},
+          {"listen", ListenText(forward)},
+          {"port", ToString(forward.port)},
+          {"to_port", ToString(forward.to_port)},
+          {"source", sources},
+          {"description", forward.description},
+          {"file", forward.where.file},
+          {"line", forward.where.line}};
+}
+
+void PrintChange(const std::string& table, const FirewallChange& change) {
+  if (change.replaced)
+    std::cout << fmt::format("applied: table inet {} installed ({} elements)\n", table,
+                             change.added);
+  else if (change.Changed())
+    std::cout << fmt::format("applied: table inet {}: {} elements added, {} removed\n", table,
+                             change.added, change.removed);
+  else
+    std::cout << fmt::format("no change: table inet {} already matches the config\n", table);
+}
+
+// Applies `config` with the running set under the state folder. The caller holds the lock.
+FirewallChange ApplyConfig(const Config& config, const StateDir& state) {
+  DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
+  NftablesFirewall firewall(config.settings.table, state);
+  return firewall.Apply(desired);
+}
+
+// The index of the forward in `config` that the spec names, matching target, ports,
+// protocol and listen address.
+std::optional<std::size_t> FindForward(const Config& config, const Forward& wanted) {
+  for (std::size_t i = 0; i < config.forwards.size(); ++i) {
+    const Forward& forward = config.forwards[i];
+    if (forward.target == wanted.target && forward.port == wanted.port &&
+        forward.to_port == wanted.to_port && forward.protocols == wanted.protocols &&
+        forward.listen == wanted.listen)
+      return i;
+  }
+  return std::nullopt;
+}
+
+// Parses the config as it would be with `cli_text` as conf.d/50-cli.toml.
+Config ParseWithCliFile(const GlobalOptions& options, const std::string& cli_text,
+                        Diagnostics& diagnostics) {
+  fs::path cli_path = CliConfigPath(options.config_path);
+  auto sources = ReadConfigSources(options.config_path);
+  bool found = false;
+  for (auto& source : sources)
+    if (source.path == cli_path.string()) {
+      source.text = cli_text;
+      found = true;
+    }
+  if (!found) {
+    sources.push_back({cli_path.string(), cli_text});
+    std::stable_sort(sources.begin() + 1, sources.end(),
+                     [](const ConfigSource& a, const ConfigSource& b) { return a.path < b.path; });
+  }
+  return ParseConfig(sources, diagnostics);
+}
+
+// The new forward as the config would hold it: parsed from a config that has it appended.
+struct Candidate {
+  Config config;
+  const Forward* forward = nullptr;
+  std::string cli_text;
+};
+
+// For removal only the errors of the new forward itself count (it conflicts with the one
+// being removed by design).
+Candidate BuildCandidate(const GlobalOptions& options, const ForwardSpec& spec,
+                         bool for_removal = false) {
+  fs::path cli_path = CliConfigPath(options.config_path);
+  std::string current = ReadFileIfExists(cli_path).value_or(
+      "# Written by `virtnat forward add/remove`; hand-written files are never rewritten.\n");
+  std::size_t forwards_before = 0;
+  {
+    Diagnostics ignored;
+    Config before = ParseWithCliFile(options, current, ignored);
+    for (const auto& forward : before.forwards)
+      if (forward.where.file == cli_path.string()) ++forwards_before;
+  }
+  if (!current.empty() && current.back() != '\n') current += "\n";
+  Candidate candidate;
+  candidate.cli_text = current + "\n" + ForwardSpecToToml(spec);
+  Diagnostics diagnostics;
+  candidate.config = ParseWithCliFile(options, candidate.cli_text, diagnostics);
+  std::string field = fmt::format("forward[{}]", forwards_before);
+  for (const auto& forward : candidate.config.forwards)
+    if (forward.where.file == cli_path.string() && forward.where.field == field)
+      candidate.forward = &forward;
+  if (candidate.forward)  // an identical forward anywhere makes add a no-op
+    for (const auto& forward : candidate.config.forwards)
+      if (&forward != candidate.forward && forward.SameRule(*candidate.forward)) return candidate;
+  if (for_removal) {
+    Diagnostics own;
+    for (const auto& error : diagnostics.errors())
+      if (error.where.file == cli_path.string() && error.where.field.starts_with(field + ".") &&
+          error.message.find("already forwarded") == std::string::npos)
+        own.Error(error.where, error.message);
+    if (own.HasErrors()) throw BadInput(FormatErrors(own));
+    return candidate;
+  }
+  if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
+  return candidate;
+}
+
+bool IsDuplicate(const Candidate& candidate) {
+  for (const auto& forward : candidate.config.forwards)
+    if (&forward != candidate.forward && forward.SameRule(*candidate.forward)) return true;
+  return false;
+}
+
+}  // namespace
+
+int CommandCheck(const GlobalOptions& options) {
+  Config config = Load(options);
+  std::size_t hosts = 0;
+  for (const auto& network : config.networks) hosts += network.hosts.size();
+  std::cout << fmt::format("ok: {} networks, {} hosts, {} forwards in {} files\n",
+                           config.networks.size(), hosts, config.forwards.size(),
+                           config.files.size());
+  return 0;
+}
+
+int CommandPlan(const GlobalOptions& options) {
+  Config config = Load(options);
+  StateDir state(options.state_dir);
+  DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
+  NftablesFirewall firewall(config.settings.table, state);
+  std::cout << firewall.Render(desired);
+  FirewallDiff diff = firewall.Diff(desired);
+  std::cout << "\n# Compared with the kernel:\n";
+  if (diff.table_missing) {
+    std::cout << fmt::format("#   table inet {} is not installed: apply will create it\n",
+                             config.settings.table);
+  } else if (diff.layout_differs) {
+    std::cout << fmt::format(
+        "#   the chains, rules or sets of table inet {} differ: apply will "
+        "replace the table in one transaction\n",
+        config.settings.table);
+  } else if (diff.InSync()) {
+    std::cout << "#   in sync: apply will change nothing\n";
+  }
+  if (!diff.table_missing) {
+    for (const auto& line : diff.to_add) std::cout << "#   + " << line << "\n";
+    for (const auto& line : diff.to_remove) std::cout << "#   - " << line << "\n";
+  }
+  return 0;
+}
+
+int CommandApply(const GlobalOptions& options) {
+  Load(options);  // bad input stops here, before anything is created
+  StateDir state(options.state_dir);
+  state.Ensure();
+  FileLock lock(state.LockPath());
+  Config config = Load(options);
+  PrintChange(config.settings.table, ApplyConfig(config, state));
+  return 0;
+}
+
+int CommandStatus(const GlobalOptions& options) {
+  Config config = Load(options);
+  StateDir state(options.state_dir);
+  DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
+  NftablesFirewall firewall(config.settings.table, state);
+  FirewallDiff diff = firewall.Diff(desired);
+  std::vector<TrafficCounters> counters = firewall.ReadCounters(desired);
+  std::string kernel = diff.table_missing ? "not installed"
+                       : diff.InSync()    ? "in sync"
+                                          : "drift (run `virtnat plan` to see it, `virtnat "
+                                            "apply` to repair)";
+  if (options.json) {
+    nlohmann::json json;
+    json["table"] = {{"name", config.settings.table},   {"installed", !diff.table_missing},
+                     {"in_sync", diff.InSync()},        {"layout_differs", diff.layout_differs},
+                     {"elements_missing", diff.to_add}, {"elements_extra", diff.to_remove}};
+    json["networks"] = nlohmann::json::array();
+    for (const auto& network : config.networks) {
+      nlohmann::json hosts = nlohmann::json::array();
+      for (const auto& host : network.hosts)
+        hosts.push_back({{"name", host.name},
+                         {"fqdn", network.Fqdn(host)},
+                         {"address", host.address.ToString()},
+                         {"mac", host.mac == MacAddress{} ? "" : host.mac.ToString()}});
+      json["networks"].push_back({{"name", network.name},
+                                  {"mode", ToString(network.mode)},
+                                  {"provider", ToString(network.provider)},
+                                  {"bridge", network.bridge},
+                                  {"address", network.address.ToString()},
+                                  {"domain", network.domain},
+                                  {"hosts", hosts}});
+    }
+    json["forwards"] = nlohmann::json::array();
+    for (std::size_t i = 0; i < desired.forwards.size(); ++i) {
+      nlohmann::json item = ForwardJson(*desired.forwards[i].forward);
+      item["active"] = desired.forwards[i].active && !diff.table_missing;
+      item["state"] = desired.forwards[i].active ? "active" : "waiting for its VM";
+      item["packets"] = counters[i].packets;
+      item["bytes"] = counters[i].bytes;
+      json["forwards"].push_back(item);
+    }
+    std::cout << json.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("table inet {}: {}\n\n", config.settings.table, kernel);
+  TablePrinter networks({"NETWORK", "MODE", "PROVIDER", "BRIDGE", "ADDRESS", "DOMAIN", "HOSTS"});
+  for (const auto& network : config.networks)
+    networks.Add({network.name, ToString(network.mode), ToString(network.provider), network.bridge,
+                  network.address.ToString(), network.domain,
+                  std::to_string(network.hosts.size())});
+  std::cout << networks.ToString() << "\n";
+  TablePrinter forwards(
+      {"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "STATE", "PACKETS", "BYTES", "DESCRIPTION"});
+  for (std::size_t i = 0; i < desired.forwards.size(); ++i) {
+    const Forward& forward = *desired.forwards[i].forward;
+    std::string status = diff.table_missing           ? "not installed"
+                         : desired.forwards[i].active ? "active"
+                                                      : "waiting for its VM";
+    forwards.Add({ProtocolsToString(forward.protocols), ListenText(forward), ToString(forward.port),
+                  fmt::format("{} ({})", TargetName(forward), forward.target.ToString()),
+                  ToString(forward.to_port), status, std::to_string(counters[i].packets),
+                  std::to_string(counters[i].bytes), forward.description});
+  }
+  std::cout << forwards.ToString();
+  return 0;
+}
+
+int CommandDown(const GlobalOptions& options) {
+  Config config = Load(options);
+  StateDir state(options.state_dir);
+  NftablesFirewall firewall(config.settings.table, state);
+  if (firewall.Down())
+    std::cout << fmt::format("deleted table inet {}\n", config.settings.table);
+  else
+    std::cout << fmt::format("table inet {} was not installed\n", config.settings.table);
+  return 0;
+}
+
+int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
+  Load(options);
+  Candidate checked = BuildCandidate(options, spec);  // bad input stops here
+  (void)checked;
+  StateDir state(options.state_dir);
+  state.Ensure();
+  FileLock lock(state.LockPath());
+  Candidate candidate = BuildCandidate(options, spec);
+  if (!candidate.forward) throw RuntimeFailure("internal error: the new forward was not parsed");
+  const Forward& added = *candidate.forward;
+  std::string description =
+      fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(added.protocols), ListenText(added),
+                  ToString(added.port), TargetName(added), ToString(added.to_port));
+  if (IsDuplicate(candidate)) {
+    std::cout << "no change: forward " << description << " already exists\n";
+    PrintChange(candidate.config.settings.table, ApplyConfig(Load(options), state));
+    return 0;
+  }
+  fs::path cli_path = CliConfigPath(options.config_path);
+  auto previous = ReadFileIfExists(cli_path);
+  fs::create_directories(cli_path.parent_path());
+  WriteFileAtomically(cli_path, candidate.cli_text);
+  try {
+    PrintChange(candidate.config.settings.table, ApplyConfig(candidate.config, state));
+  } catch (...) {
+    if (previous)
+      WriteFileAtomically(cli_path, *previous);
+    else
+      fs::remove(cli_path);
+    throw;
+  }
+  std::cout << "added forward " << description << " to " << cli_path.string() << "\n";
+  return 0;
+}
+
+int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) {
+  Config config = Load(options);
+  // Resolve the spec the way the config would, by parsing it as a forward.
+  Candidate candidate = BuildCandidate(options, spec, /*for_removal=*/true);
+  if (!candidate.forward) throw RuntimeFailure("internal error: the forward was not parsed");
+  auto index = FindForward(config, *candidate.forward);
+  std::string description =
+      fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(candidate.forward->protocols),
+                  ListenText(*candidate.forward), ToString(candidate.forward->port),
+                  TargetName(*candidate.forward), ToString(candidate.forward->to_port));
+  fs::path cli_path = CliConfigPath(options.config_path);
+  if (!index) throw BadInput(fmt::format("virtnat: no forward {} in the config", description));
+  const Forward& found = config.forwards[*index];
+  if (found.where.file != cli_path.string())
+    throw BadInput(
+        fmt::format("virtnat: forward {} is written in {}:{}, a hand-written file; "
+                    "remove it there and run `virtnat apply`",
+                    description, found.where.file, found.where.line));
+  StateDir state(options.state_dir);
+  state.Ensure();
+  FileLock lock(state.LockPath());
+  std::string previous = ReadFileIfExists(cli_path).value_or("");
+  std::string updated = RemoveTomlTableAt(previous, found.where.line);
+  Diagnostics diagnostics;
+  Config after = ParseWithCliFile(options, updated, diagnostics);
+  if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
+  WriteFileAtomically(cli_path, updated);
+  try {
+    PrintChange(after.settings.table, ApplyConfig(after, state));
+  } catch (...) {
+    WriteFileAtomically(cli_path, previous);
+    throw;
+  }
+  std::cout << "removed forward " << description << " from " << cli_path.string() << "\n";
+  return 0;
+}
+
+int CommandForwardList(const GlobalOptions& options) {
+  Config config = Load(options);
+  if (options.json) {
+    nlohmann::json json = nlohmann::json::array();
+    for (const auto& forward : config.forwards) json.push_back(ForwardJson(forward));
+    std::cout << json.dump(2) << "\n";
+    return 0;
+  }
+  TablePrinter table(
+      {"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "SOURCE", "DESCRIPTION", "FILE"});
+  for (const auto& forward : config.forwards) {
+    std::string sources;
+    for (const auto& source : forward.sources)
+      sources += (sources.empty() ? "" : ",") + source.ToString();
+    table.Add({ProtocolsToString(forward.protocols), ListenText(forward), ToString(forward.port),
+               TargetName(forward), ToString(forward.to_port), sources.empty() ? "any" : sources,
+               forward.description, Location(forward.where)});
+  }
+  std::cout << table.ToString();
+  return 0;
+}
+
+int CommandHostList(const GlobalOptions& options) {
+  Config config = Load(options);
+  for (const auto& network : config.networks)
+    for (const auto& host : network.hosts)
+      std::cout << (host.mac == MacAddress{} ? "" : host.mac.ToString()) << ","
+                << network.Fqdn(host) << "," << host.address.ToString() << "\n";
+  return 0;
+}
+
+int CommandHostLookup(const GlobalOptions& options, const std::string& name) {
+  Config config = Load(options);
+  auto [network, host] = config.FindHost(name);
+  if (!host) {
+    std::cerr << fmt::format("virtnat: no host named '{}'\n", name);
+    return 1;
+  }
+  std::cout << network->Fqdn(*host) << " " << host->address.ToString() << " "
+            << (host->mac == MacAddress{} ? "-" : host->mac.ToString()) << "\n";
+  return 0;
+}
+
+}  // namespace virtnat

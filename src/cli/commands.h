@@ -1,0 +1,31 @@
+// The commands behind the command line. Each returns the process exit status:
+// 0 ok, 1 runtime failure (thrown as RuntimeFailure), 2 bad input (thrown as BadInput).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/forward_spec.h"
+
+namespace virtnat {
+
+struct GlobalOptions {
+  std::filesystem::path config_path;
+  std::filesystem::path state_dir;
+  bool json = false;
+};
+
+int CommandCheck(const GlobalOptions& options);
+int CommandPlan(const GlobalOptions& options);
+int CommandApply(const GlobalOptions& options);
+int CommandStatus(const GlobalOptions& options);
+int CommandDown(const GlobalOptions& options);
+int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec);
+int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec);
+int CommandForwardList(const GlobalOptions& options);
+int CommandHostList(const GlobalOptions& options);
+int CommandHostLookup(const GlobalOptions& options, const std::string& name);
+
+}  // namespace virtnat

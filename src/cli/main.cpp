@@ -1,0 +1,175 @@
+// virtnat's command line: parses arguments with CLI11 and maps failures to exit statuses
+// (0 ok, 1 runtime failure, 2 bad input), never CLI11's own codes.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "config/config_loader.h"
+#include "config/diagnostics.h"
+#include "state/state_dir.h"
+#include "version.h"
+
+namespace {
+
+using namespace virtnat;
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+// CLI11 reports usage errors in several lines with its own codes; we want one line and 2.
+std::string OneLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  for (char& c : text)
+    if (c == '\n') c = ' ';
+  return text;
+}
+
+void AddForwardOptions(CLI::App* command, ForwardSpec& spec, std::string& target,
+                       std::string& public_port) {
+  command->add_option("target", target, "HOST:PORT[-PORT], the guest side (host name or address)")
+      ->required();
+  command->add_option("public_port", public_port, "PUBLICPORT[-PORT], the port(s) clients use")
+      ->required();
+  command->add_option("--protocol", spec.protocol, "tcp, udp or tcp,udp (default tcp)")
+      ->check(CLI::IsMember({"tcp", "udp", "tcp,udp", "udp,tcp"}));
+  command->add_option("--listen", spec.listen,
+                      "address clients connect to (default settings.public_address; * = any)");
+  command->add_option("--source", spec.sources, "allowed client network (repeatable)");
+  command->add_option("--description", spec.description, "free text shown by status");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "virtnat: NAT networks and port forwards for KVM/libvirt hosts, applied "
+      "atomically with nftables"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every command");
+  app.footer(
+      "Examples:\n"
+      "  virtnat check                      validate /etc/virtnat/virtnat.toml\n"
+      "  virtnat apply                      install the whole config in one transaction\n"
+      "  virtnat forward add lxdev01:22 2222\n"
+      "  virtnat status\n"
+      "Exit status: 0 ok, 1 runtime failure, 2 bad input.");
+  GlobalOptions options;
+  std::string config_path = EnvOr("VIRTNAT_CONFIG", kDefaultConfigPath);
+  std::string state_dir = EnvOr("VIRTNAT_STATE_DIR", kDefaultStateDir);
+  app.add_option("-c,--config", config_path,
+                 "config file (default $VIRTNAT_CONFIG or /etc/virtnat/virtnat.toml)")
+      ->configurable(false);
+  app.add_option("--state-dir", state_dir,
+                 "run-time state folder (default $VIRTNAT_STATE_DIR or /run/virtnat)");
+  app.add_flag_callback(
+      "-V,--version",
+      [] {
+        std::cout << fmt::format("virtnat {} (commit {})\n", VIRTNAT_VERSION, VIRTNAT_GIT_COMMIT);
+        throw CLI::Success();
+      },
+      "print the version and the git commit");
+  app.fallthrough();
+
+  std::function<int()> run;
+  auto simple = [&](const char* name, const char* help, const char* example,
+                    int (*command)(const GlobalOptions&), bool json = false) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    sub->footer(fmt::format("Example:\n  {}", example));
+    if (json) sub->add_flag("--json", options.json, "machine-readable output");
+    sub->callback(
+        [&run, &options, command] { run = [&options, command] { return command(options); }; });
+    return sub;
+  };
+  simple("check", "validate the config and report every error",
+         "virtnat --config ./virtnat.toml check", CommandCheck);
+  simple("plan", "show the ruleset apply would install and what differs from the kernel",
+         "virtnat plan", CommandPlan);
+  simple("apply", "install the whole config in one nftables transaction", "virtnat apply",
+         CommandApply);
+  simple("status", "networks, hosts and forwards with their state and counters",
+         "virtnat status --json", CommandStatus, true);
+  simple("down", "delete virtnat's nftables table, nothing else", "virtnat down", CommandDown);
+
+  CLI::App* forward = app.add_subcommand("forward", "add, remove or list port forwards");
+  forward->require_subcommand(1);
+  ForwardSpec spec;
+  std::string target, public_port;
+  CLI::App* add =
+      forward->add_subcommand("add", "add a forward to conf.d/50-cli.toml and apply it at once");
+  AddForwardOptions(add, spec, target, public_port);
+  add->footer(
+      "Examples:\n  virtnat forward add lxdev01:22 2222\n"
+      "  virtnat forward add lxdev01:9000-9002 8000-8002 --protocol tcp,udp "
+      "--source 198.51.100.0/24 --description web");
+  add->callback([&] {
+    run = [&] {
+      ForwardSpec parsed = ParseForwardSpec(target, public_port);
+      parsed.protocol = spec.protocol;
+      parsed.listen = spec.listen;
+      parsed.sources = spec.sources;
+      parsed.description = spec.description;
+      return CommandForwardAdd(options, parsed);
+    };
+  });
+  CLI::App* remove = forward->add_subcommand(
+      "remove", "remove a forward that `forward add` wrote, and apply at once");
+  AddForwardOptions(remove, spec, target, public_port);
+  remove->footer("Example:\n  virtnat forward remove lxdev01:22 2222");
+  remove->callback([&] {
+    run = [&] {
+      ForwardSpec parsed = ParseForwardSpec(target, public_port);
+      parsed.protocol = spec.protocol;
+      parsed.listen = spec.listen;
+      return CommandForwardRemove(options, parsed);
+    };
+  });
+  CLI::App* list = forward->add_subcommand("list", "list every forward and the file it is in");
+  list->add_flag("--json", options.json, "machine-readable output");
+  list->footer("Example:\n  virtnat forward list --json");
+  list->callback([&] { run = [&] { return CommandForwardList(options); }; });
+
+  CLI::App* host = app.add_subcommand("host", "list or look up the hosts of the networks");
+  host->require_subcommand(1);
+  host->add_subcommand("list", "print MAC,FQDN,IP for every host")
+      ->callback([&] { run = [&] { return CommandHostList(options); }; })
+      ->footer("Example:\n  virtnat host list");
+  std::string host_name;
+  CLI::App* lookup =
+      host->add_subcommand("lookup", "print FQDN IP MAC of the host with exactly this name");
+  lookup->add_option("name", host_name, "host name")->required();
+  lookup->footer("Example:\n  virtnat host lookup lxdev01");
+  lookup->callback([&] { run = [&] { return CommandHostLookup(options, host_name); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);  // prints the help of the innermost command given
+  } catch (const CLI::Success&) {
+    return 0;
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return 0;
+    std::cerr << "virtnat: " << OneLine(error.what()) << " (see virtnat --help)\n";
+    return 2;
+  }
+  options.config_path = config_path;
+  options.state_dir = state_dir;
+  try {
+    return run ? run() : 2;
+  } catch (const BadInput& error) {
+    std::cerr << error.what() << "\n";
+    return 2;
+  } catch (const RuntimeFailure& error) {
+    std::cerr << "virtnat: " << error.what() << "\n";
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "virtnat: " << error.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,478 @@
+#include "config/config_loader.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/validate.h"
+
+namespace virtnat {
+namespace {
+
+namespace fs = std::filesystem;
+
+int LineOf(const toml::node& node) {
+  return static_cast<int>(node.source().begin.line);
+}
+
+// Reads one TOML table against the keys it may hold, remembering which were used so that
+// every other key is reported as unknown.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string path, const std::string& file,
+              Diagnostics& diagnostics)
+      : table_(table), path_(std::move(path)), file_(file), diagnostics_(diagnostics) {}
+
+  SourceLocation Where(std::string_view key) const {
+    const toml::node* node = table_.get(key);
+    return {file_, node ? LineOf(*node) : LineOf(table_), Field(key), {}};
+  }
+  // The table's location, with the line of every key it holds.
+  SourceLocation WhereTable() const {
+    SourceLocation where{file_, LineOf(table_), path_, {}};
+    for (auto&& [key, node] : table_) where.key_lines[std::string(key.str())] = LineOf(node);
+    return where;
+  }
+
+  std::string Field(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  const toml::node* Get(std::string_view key) {
+    known_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  std::optional<std::string> String(std::string_view key, bool required = false) {
+    const toml::node* node = Get(key);
+    if (!node) {
+      if (required) diagnostics_.Error(WhereTable(), fmt::format("missing key '{}'", key));
+      return std::nullopt;
+    }
+    if (auto value = node->value<std::string>(); value && node->is_string()) return *value;
+    diagnostics_.Error(Where(key), fmt::format("must be a string, not {}", TypeName(*node)));
+    return std::nullopt;
+  }
+
+  // A port may be written as a string ("22", "8000-8010") or an integer.
+  std::optional<std::string> StringOrInteger(std::string_view key, bool required = false) {
+    const toml::node* node = Get(key);
+    if (node && node->is_integer()) return std::to_string(node->as_integer()->get());
+    return String(key, required);
+  }
+
+  std::optional<std::vector<std::pair<std::string, int>>> StringList(std::string_view key) {
+    const toml::node* node = Get(key);
+    if (!node) return std::nullopt;
+    std::vector<std::pair<std::string, int>> items;
+    if (node->is_string()) {  // a single string is taken as a list of one
+      items.emplace_back(node->as_string()->get(), LineOf(*node));
+      return items;
+    }
+    const toml::array* array = node->as_array();
+    if (!array) {
+      diagnostics_.Error(Where(key),
+                         fmt::format("must be a list of strings, not {}", TypeName(*node)));
+      return std::nullopt;
+    }
+    for (const toml::node& item : *array) {
+      if (!item.is_string()) {
+        diagnostics_.Error({file_, LineOf(item), Field(key), {}},
+                           fmt::format("must be a list of strings, found {}", TypeName(item)));
+        return std::nullopt;
+      }
+      items.emplace_back(item.as_string()->get(), LineOf(item));
+    }
+    return items;
+  }
+
+  // Array of tables, e.g. [[network.host]]. Calls `each(table, index)`.
+  template <typename Each>
+  void Tables(std::string_view key, Each each) {
+    const toml::node* node = Get(key);
+    if (!node) return;
+    const toml::array* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) {
+      diagnostics_.Error(Where(key), fmt::format("must be written as [[{}]] tables", Field(key)));
+      return;
+    }
+    int index = 0;
+    for (const toml::node& item : *array) each(*item.as_table(), index++);
+  }
+
+  void ReportUnknownKeys() {
+    for (auto&& [key, node] : table_) {
+      if (known_.contains(std::string(key.str()))) continue;
+      diagnostics_.Error(
+          {file_,
+           static_cast<int>(key.source().begin.line) > 0 ? static_cast<int>(key.source().begin.line)
+                                                         : LineOf(node),
+           Field(key.str()),
+           {}},
+          "unknown key");
+    }
+  }
+
+  static std::string TypeName(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::table:
+        return "a table";
+      case toml::node_type::array:
+        return "a list";
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a number";
+      case toml::node_type::boolean:
+        return "a boolean";
+      default:
+        return "a date/time";
+    }
+  }
+
+ private:
+  const toml::table& table_;
+  std::string path_;
+  const std::string& file_;
+  Diagnostics& diagnostics_;
+  std::set<std::string> known_;
+};
+
+template <typename Enum>
+std::optional<Enum> ParseChoice(TableReader& reader, std::string_view key,
+                                std::initializer_list<std::pair<const char*, Enum>> choices,
+                                Diagnostics& diagnostics) {
+  auto text = reader.String(key);
+  if (!text) return std::nullopt;
+  std::string names;
+  for (auto& [name, value] : choices) {
+    if (*text == name) return value;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  diagnostics.Error(reader.Where(key), fmt::format("'{}' is not one of {}", *text, names));
+  return std::nullopt;
+}
+
+void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnostics) {
+  if (auto table = reader.String("table")) {
+    settings.table = *table;
+    bool ok = !table->empty() && table->size() <= 64 &&
+              std::isalpha(static_cast<unsigned char>((*table)[0]));
+    for (char c : *table) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok)
+      diagnostics.Error(reader.Where("table"),
+                        fmt::format("'{}' is not a valid table name (letters, digits, '_', "
+                                    "starting with a letter, at most 64)",
+                                    *table));
+  }
+  if (auto address = reader.String("public_address")) {
+    settings.has_public_address = true;
+    if (*address == "*") {
+      settings.public_address.reset();
+    } else if (auto parsed = Ipv4Address::Parse(*address)) {
+      settings.public_address = *parsed;
+    } else {
+      diagnostics.Error(reader.Where("public_address"),
+                        fmt::format("'{}' is not an IPv4 address or \"*\"", *address));
+    }
+  }
+  if (auto lifecycle = ParseChoice<VmLifecycle>(
+          reader, "vm_lifecycle",
+          {{"libvirt", VmLifecycle::kLibvirt}, {"ignore", VmLifecycle::kIgnore}}, diagnostics))
+    settings.vm_lifecycle = *lifecycle;
+  reader.ReportUnknownKeys();
+}
+
+void ParseHost(TableReader& reader, Network& network, Diagnostics& diagnostics) {
+  Host host;
+  host.where = reader.WhereTable();
+  if (auto name = reader.String("name", true)) {
+    host.name = *name;
+    if (!IsValidHostName(*name) || name->find('.') != std::string::npos)
+      diagnostics.Error(reader.Where("name"),
+                        fmt::format("'{}' is not a valid host name (letters, digits and '-', "
+                                    "at most 63)",
+                                    *name));
+  }
+  if (auto address = reader.String("address", true)) {
+    if (auto parsed = Ipv4Address::Parse(*address))
+      host.address = *parsed;
+    else
+      diagnostics.Error(reader.Where("address"),
+                        fmt::format("'{}' is not an IPv4 address", *address));
+  }
+  if (auto mac = reader.String("mac")) {
+    if (auto parsed = MacAddress::Parse(*mac))
+      host.mac = *parsed;
+    else
+      diagnostics.Error(reader.Where("mac"),
+                        fmt::format("'{}' is not a MAC address like 02:FF:0A:0A:06:1C", *mac));
+  } else {
+    host.mac_derived = true;  // filled in by validation from the network's mac_prefix
+  }
+  host.where = reader.WhereTable();
+  reader.ReportUnknownKeys();
+  network.hosts.push_back(std::move(host));
+}
+
+void ParseNetwork(TableReader& reader, const std::string& file, Network& network,
+                  Diagnostics& diagnostics) {
+  network.where = reader.WhereTable();
+  if (auto name = reader.String("name", true)) {
+    network.name = *name;
+    bool ok = !name->empty() && name->size() <= 64;
+    for (char c : *name)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+    if (!ok)
+      diagnostics.Error(reader.Where("name"),
+                        fmt::format("'{}' is not a valid network name (letters, digits, '_', '-', "
+                                    "'.', at most 64)",
+                                    *name));
+  }
+  if (auto mode = ParseChoice<NetworkMode>(reader, "mode",
+                                           {{"nat", NetworkMode::kNat},
+                                            {"routed", NetworkMode::kRouted},
+                                            {"isolated", NetworkMode::kIsolated},
+                                            {"open", NetworkMode::kOpen},
+                                            {"bridged", NetworkMode::kBridged}},
+                                           diagnostics)) {
+    network.mode = *mode;
+    if (*mode != NetworkMode::kNat)
+      diagnostics.Error(reader.Where("mode"),
+                        fmt::format("mode '{}' is not supported yet; this version supports 'nat'",
+                                    ToString(*mode)));
+  }
+  if (auto provider = ParseChoice<NetworkProvider>(reader, "provider",
+                                                   {{"external", NetworkProvider::kExternal},
+                                                    {"libvirt", NetworkProvider::kLibvirt},
+                                                    {"standalone", NetworkProvider::kStandalone}},
+                                                   diagnostics)) {
+    network.provider = *provider;
+    if (*provider != NetworkProvider::kExternal)
+      diagnostics.Error(reader.Where("provider"),
+                        fmt::format("provider '{}' is not supported yet; this version supports "
+                                    "'external' (the bridge exists already)",
+                                    ToString(*provider)));
+  }
+  if (auto bridge = reader.String("bridge", true)) {
+    network.bridge = *bridge;
+    if (!IsValidInterfaceName(*bridge))
+      diagnostics.Error(reader.Where("bridge"),
+                        fmt::format("'{}' is not a valid interface name (1-15 bytes, no '/', ':' "
+                                    "or spaces)",
+                                    *bridge));
+  }
+  if (auto address = reader.String("address", true)) {
+    if (auto parsed = Ipv4Interface::Parse(*address))
+      network.address = *parsed;
+    else
+      diagnostics.Error(reader.Where("address"),
+                        fmt::format("'{}' is not a host address with prefix like 10.1.1.1/24 "
+                                    "(prefix 8-30)",
+                                    *address));
+  }
+  if (auto range = reader.String("dhcp_range")) {
+    if (auto parsed = Ipv4Range::Parse(*range))
+      network.dhcp_range = *parsed;
+    else
+      diagnostics.Error(reader.Where("dhcp_range"),
+                        fmt::format("'{}' is not a range like 10.1.1.100-10.1.1.254", *range));
+  }
+  if (auto domain = reader.String("domain")) {
+    network.domain = *domain;
+    if (!IsValidDomain(*domain))
+      diagnostics.Error(reader.Where("domain"),
+                        fmt::format("'{}' is not a valid DNS domain", *domain));
+  }
+  if (auto prefix = reader.String("mac_prefix")) {
+    network.mac_prefix = *prefix;
+    if (!ParseMacPrefix(*prefix))
+      diagnostics.Error(reader.Where("mac_prefix"),
+                        fmt::format("'{}' is not five MAC bytes like 02:FF:0A:0A:06", *prefix));
+  }
+  std::string path = reader.Field("host");
+  reader.Tables("host", [&](const toml::table& table, int index) {
+    TableReader host_reader(table, fmt::format("{}[{}]", path, index), file, diagnostics);
+    ParseHost(host_reader, network, diagnostics);
+  });
+  reader.ReportUnknownKeys();
+}
+
+void ParseForward(TableReader& reader, const Settings& settings, Config& config,
+                  Diagnostics& diagnostics) {
+  Forward forward;
+  forward.where = reader.WhereTable();
+  auto host = reader.String("host");
+  auto address = reader.String("address");
+  if (host && address) {
+    diagnostics.Error(reader.Where("address"), "give either host or address, not both");
+  } else if (!host && !address) {
+    diagnostics.Error(reader.WhereTable(), "missing key 'host' (or 'address')");
+  } else if (host) {
+    forward.host = *host;
+  } else if (auto parsed = Ipv4Address::Parse(*address)) {
+    forward.target = *parsed;
+  } else {
+    diagnostics.Error(reader.Where("address"),
+                      fmt::format("'{}' is not an IPv4 address", *address));
+  }
+
+  forward.protocols = {Protocol::kTcp};
+  if (auto protocol = reader.String("protocol")) {
+    if (auto parsed = ParseProtocols(*protocol))
+      forward.protocols = *parsed;
+    else
+      diagnostics.Error(reader.Where("protocol"),
+                        fmt::format("'{}' is not \"tcp\", \"udp\" or \"tcp,udp\"", *protocol));
+  }
+  bool ports_ok = false;
+  if (auto port = reader.StringOrInteger("port", true)) {
+    if (auto parsed = ParsePortRange(*port)) {
+      forward.port = forward.to_port = *parsed;
+      ports_ok = true;
+    } else {
+      diagnostics.Error(reader.Where("port"),
+                        fmt::format("'{}' is not a port or range within 1-65535", *port));
+    }
+  }
+  if (auto to_port = reader.StringOrInteger("to_port")) {
+    if (auto parsed = ParsePortRange(*to_port)) {
+      if (ports_ok && parsed->Size() != forward.port.Size())
+        diagnostics.Error(reader.Where("to_port"),
+                          fmt::format("range {} has {} ports but port {} has {}", *to_port,
+                                      parsed->Size(), ToString(forward.port), forward.port.Size()));
+      forward.to_port = *parsed;
+    } else {
+      diagnostics.Error(reader.Where("to_port"),
+                        fmt::format("'{}' is not a port or range within 1-65535", *to_port));
+    }
+  }
+  forward.listen = settings.public_address;
+  auto listen = reader.String("listen");
+  if (!listen && !reader.Get("listen") && !settings.has_public_address)
+    diagnostics.Error(reader.WhereTable(),
+                      "no listen address: set 'listen' here or settings.public_address");
+  if (listen) {
+    if (*listen == "*")
+      forward.listen.reset();
+    else if (auto parsed = Ipv4Address::Parse(*listen))
+      forward.listen = *parsed;
+    else
+      diagnostics.Error(reader.Where("listen"),
+                        fmt::format("'{}' is not an IPv4 address or \"*\"", *listen));
+  }
+  if (auto sources = reader.StringList("source")) {
+    for (auto& [text, line] : *sources) {
+      if (auto parsed = Ipv4Prefix::Parse(text))
+        forward.sources.push_back(*parsed);
+      else
+        diagnostics.Error({reader.Where("source").file, line, reader.Field("source"), {}},
+                          fmt::format("'{}' is not a network like 198.51.100.0/24 (host bits "
+                                      "must be zero)",
+                                      text));
+    }
+  }
+  if (auto description = reader.String("description")) forward.description = *description;
+  reader.ReportUnknownKeys();
+  config.forwards.push_back(std::move(forward));
+}
+
+// Settings apply to forwards of every file, so they are read from all files first.
+void ParseSettingsOf(const std::vector<std::pair<const ConfigSource*, toml::table>>& parsed,
+                     Settings& settings, Diagnostics& diagnostics) {
+  for (auto& [source, root] : parsed) {
+    const toml::node* node = root.get("settings");
+    if (!node) continue;
+    if (const toml::table* table = node->as_table()) {
+      TableReader reader(*table, "settings", source->path, diagnostics);
+      ParseSettings(reader, settings, diagnostics);
+    } else {
+      diagnostics.Error({source->path, LineOf(*node), "settings", {}},
+                        "must be a [settings] table");
+    }
+  }
+}
+
+}  // namespace
+
+fs::path CliConfigPath(const fs::path& main_file) {
+  return main_file.parent_path() / "conf.d" / "50-cli.toml";
+}
+
+std::vector<ConfigSource> ReadConfigSources(const fs::path& main_file) {
+  auto read = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw BadInput(fmt::format("{}: cannot read config file", path.string()));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return ConfigSource{path.string(), text.str()};
+  };
+  std::error_code error;
+  if (!fs::is_regular_file(main_file, error))
+    throw BadInput(
+        fmt::format("{}: config file does not exist (give --config FILE)", main_file.string()));
+  std::vector<ConfigSource> sources{read(main_file)};
+  fs::path conf_d = main_file.parent_path() / "conf.d";
+  if (fs::is_directory(conf_d, error)) {
+    std::vector<fs::path> names;
+    for (const auto& entry : fs::directory_iterator(conf_d, error))
+      if (entry.path().extension() == ".toml" && entry.is_regular_file())
+        names.push_back(entry.path());
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) sources.push_back(read(name));
+  }
+  return sources;
+}
+
+Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagnostics) {
+  Config config;
+  std::vector<std::pair<const ConfigSource*, toml::table>> parsed;
+  for (const auto& source : sources) {
+    config.files.push_back(source.path);
+    try {
+      parsed.emplace_back(&source, toml::parse(source.text, source.path));
+    } catch (const toml::parse_error& error) {
+      diagnostics.Error({source.path, static_cast<int>(error.source().begin.line), "syntax", {}},
+                        std::string(error.description()));
+    }
+  }
+  ParseSettingsOf(parsed, config.settings, diagnostics);
+  for (auto& [source, root] : parsed) {
+    TableReader top(root, "", source->path, diagnostics);
+    top.Get("settings");
+    top.Tables("network", [&](const toml::table& table, int index) {
+      TableReader reader(table, fmt::format("network[{}]", index), source->path, diagnostics);
+      Network network;
+      ParseNetwork(reader, source->path, network, diagnostics);
+      config.networks.push_back(std::move(network));
+    });
+    top.Tables("forward", [&](const toml::table& table, int index) {
+      TableReader reader(table, fmt::format("forward[{}]", index), source->path, diagnostics);
+      ParseForward(reader, config.settings, config, diagnostics);
+    });
+    top.ReportUnknownKeys();
+  }
+  ValidateConfig(config, diagnostics);
+  return config;
+}
+
+Config LoadConfig(const fs::path& main_file, Diagnostics& diagnostics) {
+  Config config = ParseConfig(ReadConfigSources(main_file), diagnostics);
+  if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
+  return config;
+}
+
+std::string FormatErrors(const Diagnostics& diagnostics) {
+  std::string text;
+  for (const auto& error : diagnostics.errors())
+    text += (text.empty() ? "" : "\n") + error.ToString();
+  return text;
+}
+
+}  // namespace virtnat

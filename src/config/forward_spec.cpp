@@ -1,0 +1,121 @@
+#include "config/forward_spec.h"
+
+#include <fmt/format.h>
+
+#include "config/diagnostics.h"
+#include "config/validate.h"
+#include "model/net.h"
+
+namespace virtnat {
+namespace {
+
+std::string TomlString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else
+          out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+ForwardSpec ParseForwardSpec(const std::string& target, const std::string& public_port) {
+  ForwardSpec spec;
+  auto colon = target.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw BadInput(
+        fmt::format("virtnat: '{}' is not HOST:PORT[-PORT] (for example lxdev01:22)", target));
+  std::string host = target.substr(0, colon);
+  spec.to_port = target.substr(colon + 1);
+  if (Ipv4Address::Parse(host))
+    spec.address = host;
+  else if (IsValidHostName(host) && host.find('.') == std::string::npos)
+    spec.host = host;
+  else
+    throw BadInput(fmt::format("virtnat: '{}' is not a host name or IPv4 address", host));
+  auto guest = ParsePortRange(spec.to_port);
+  if (!guest)
+    throw BadInput(fmt::format("virtnat: guest port '{}' is not a port or range within 1-65535",
+                               spec.to_port));
+  auto published = ParsePortRange(public_port);
+  if (!published)
+    throw BadInput(fmt::format("virtnat: public port '{}' is not a port or range within 1-65535",
+                               public_port));
+  if (guest->Size() != published->Size())
+    throw BadInput(
+        fmt::format("virtnat: public ports {} ({}) and guest ports {} ({}) differ in "
+                    "length",
+                    public_port, published->Size(), spec.to_port, guest->Size()));
+  spec.port = public_port;
+  return spec;
+}
+
+std::string ForwardSpecToToml(const ForwardSpec& spec) {
+  std::string out = "[[forward]]\n";
+  if (!spec.host.empty())
+    out += "host = " + TomlString(spec.host) + "\n";
+  else
+    out += "address = " + TomlString(spec.address) + "\n";
+  out += "protocol = " + TomlString(spec.protocol) + "\n";
+  out += "port = " + TomlString(spec.port) + "\n";
+  out += "to_port = " + TomlString(spec.to_port) + "\n";
+  if (spec.listen) out += "listen = " + TomlString(*spec.listen) + "\n";
+  if (!spec.sources.empty()) {
+    out += "source = [";
+    for (std::size_t i = 0; i < spec.sources.size(); ++i)
+      out += (i ? ", " : "") + TomlString(spec.sources[i]);
+    out += "]\n";
+  }
+  if (!spec.description.empty()) out += "description = " + TomlString(spec.description) + "\n";
+  return out;
+}
+
+std::string RemoveTomlTableAt(const std::string& text, int line) {
+  std::string out;
+  int number = 0;
+  bool removing = false;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    std::size_t next = end == std::string::npos ? text.size() : end + 1;
+    std::string_view current(text.data() + start, next - start);
+    ++number;
+    auto first = current.find_first_not_of(" \t");
+    bool header = first != std::string_view::npos && current[first] == '[';
+    if (number == line)
+      removing = true;
+    else if (removing && header)
+      removing = false;
+    if (!removing) out.append(current);
+    start = next;
+  }
+  // Collapse the blank lines a removal leaves behind.
+  std::string collapsed;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '\n' && collapsed.size() >= 2 && collapsed.back() == '\n' &&
+        collapsed[collapsed.size() - 2] == '\n')
+      continue;
+    collapsed += out[i];
+  }
+  return collapsed;
+}
+
+}  // namespace virtnat

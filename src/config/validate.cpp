@@ -1,0 +1,231 @@
+#include "config/validate.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+
+namespace virtnat {
+namespace {
+
+std::string At(const SourceLocation& where) {
+  return fmt::format("{}:{}", where.file, where.line);
+}
+
+SourceLocation FieldOf(const SourceLocation& object, const std::string& key) {
+  return object.Key(key);
+}
+
+void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
+  std::map<std::string, const Network*> by_name, by_bridge;
+  for (auto& network : config.networks) {
+    if (network.name.empty()) continue;  // already reported as missing
+    if (auto [it, fresh] = by_name.emplace(network.name, &network); !fresh)
+      diagnostics.Error(FieldOf(network.where, "name"),
+                        fmt::format("duplicate network name '{}', also at {}", network.name,
+                                    At(it->second->where)));
+    if (!network.bridge.empty())
+      if (auto [it, fresh] = by_bridge.emplace(network.bridge, &network); !fresh)
+        diagnostics.Error(FieldOf(network.where, "bridge"),
+                          fmt::format("bridge '{}' is already used by network '{}'", network.bridge,
+                                      it->second->name));
+  }
+  for (std::size_t i = 0; i < config.networks.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      auto a = config.networks[i].address.Subnet(), b = config.networks[j].address.Subnet();
+      int shorter = std::min(a.length, b.length);
+      Ipv4Prefix common{a.network, shorter};
+      common.network.value &= common.Mask();
+      if (common.Contains(b.network))
+        diagnostics.Error(FieldOf(config.networks[i].where, "address"),
+                          fmt::format("subnet {} overlaps network '{}' ({})", a.ToString(),
+                                      config.networks[j].name, b.ToString()));
+    }
+
+  for (auto& network : config.networks) {
+    Ipv4Prefix subnet = network.address.Subnet();
+    std::uint32_t broadcast = subnet.network.value | ~subnet.Mask();
+    if (network.address.address == subnet.network || network.address.address.value == broadcast)
+      diagnostics.Error(FieldOf(network.where, "address"),
+                        fmt::format("{} is the network or broadcast address; give the host's "
+                                    "address on the bridge, like 10.1.1.1/24",
+                                    network.address.address.ToString()));
+    if (network.dhcp_range) {
+      const auto& range = *network.dhcp_range;
+      if (!subnet.Contains(range.first) || !subnet.Contains(range.last))
+        diagnostics.Error(
+            FieldOf(network.where, "dhcp_range"),
+            fmt::format("{} is not inside the subnet {}", range.ToString(), subnet.ToString()));
+      else if (range.Contains(network.address.address))
+        diagnostics.Error(FieldOf(network.where, "dhcp_range"),
+                          fmt::format("{} contains the gateway {}", range.ToString(),
+                                      network.address.address.ToString()));
+    }
+    auto prefix = network.mac_prefix ? ParseMacPrefix(*network.mac_prefix) : std::nullopt;
+    for (auto& host : network.hosts) {
+      if (host.address.value == 0) continue;  // unparsed, already reported
+      auto where = FieldOf(host.where, "address");
+      if (!subnet.Contains(host.address))
+        diagnostics.Error(where,
+                          fmt::format("{} is outside network '{}' ({})", host.address.ToString(),
+                                      network.name, subnet.ToString()));
+      else if (host.address == network.address.address)
+        diagnostics.Error(where, fmt::format("{} is the gateway (the host's own address)",
+                                             host.address.ToString()));
+      else if (host.address == subnet.network || host.address.value == broadcast)
+        diagnostics.Error(
+            where, fmt::format("{} is the network or broadcast address", host.address.ToString()));
+      else if (network.dhcp_range && network.dhcp_range->Contains(host.address))
+        diagnostics.Error(where,
+                          fmt::format("{} is inside dhcp_range {}; static hosts must "
+                                      "lie outside it",
+                                      host.address.ToString(), network.dhcp_range->ToString()));
+      if (host.mac_derived) {
+        if (prefix) {
+          std::copy(prefix->begin(), prefix->end(), host.mac.bytes.begin());
+          host.mac.bytes[5] = static_cast<std::uint8_t>(host.address.value & 255);
+        } else if (!network.mac_prefix) {
+          // No MAC and no prefix: the host is known by name and address only.
+          host.mac = {};
+        }
+      }
+    }
+  }
+
+  std::map<std::string, const Host*> names;
+  std::map<std::uint32_t, const Host*> addresses;
+  std::map<std::string, const Host*> macs;
+  for (const auto& network : config.networks)
+    for (const auto& host : network.hosts) {
+      if (!host.name.empty())
+        if (auto [it, fresh] = names.emplace(host.name, &host); !fresh)
+          diagnostics.Error(FieldOf(host.where, "name"),
+                            fmt::format("duplicate host name '{}', also at {}", host.name,
+                                        At(it->second->where)));
+      if (host.address.value != 0)
+        if (auto [it, fresh] = addresses.emplace(host.address.value, &host); !fresh)
+          diagnostics.Error(
+              FieldOf(host.where, "address"),
+              fmt::format("duplicate address {}, also used by host '{}' at {}",
+                          host.address.ToString(), it->second->name, At(it->second->where)));
+      if (host.mac != MacAddress{})
+        if (auto [it, fresh] = macs.emplace(host.mac.ToString(), &host); !fresh)
+          diagnostics.Error(
+              FieldOf(host.where, "mac"),
+              fmt::format("duplicate MAC {}, also used by host '{}' at {}", host.mac.ToString(),
+                          it->second->name, At(it->second->where)));
+    }
+}
+
+void ResolveForwards(Config& config, Diagnostics& diagnostics) {
+  for (auto& forward : config.forwards) {
+    if (!forward.host.empty()) {
+      auto [network, host] = config.FindHost(forward.host);
+      if (!host) {
+        diagnostics.Error(
+            FieldOf(forward.where, "host"),
+            fmt::format("unknown host '{}' (not in any [[network.host]])", forward.host));
+        continue;
+      }
+      forward.target = host->address;
+      forward.network = network->name;
+    } else if (forward.target.value != 0) {
+      auto [network, host] = config.FindHostByAddress(forward.target);
+      if (host) {
+        forward.network = network->name;
+      } else {
+        for (const auto& candidate : config.networks)
+          if (candidate.address.Subnet().Contains(forward.target)) forward.network = candidate.name;
+      }
+      for (const auto& candidate : config.networks)
+        if (candidate.address.address == forward.target)
+          diagnostics.Error(FieldOf(forward.where, "address"),
+                            fmt::format("{} is the host's own address on network '{}'",
+                                        forward.target.ToString(), candidate.name));
+    }
+  }
+}
+
+void ValidateForwardConflicts(Config& config, Diagnostics& diagnostics) {
+  for (std::size_t i = 0; i < config.forwards.size(); ++i) {
+    const Forward& a = config.forwards[i];
+    if (a.port.first == 0) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      const Forward& b = config.forwards[j];
+      if (b.port.first == 0) continue;
+      bool same_listen = !a.listen || !b.listen || *a.listen == *b.listen;
+      bool shared_protocol = false;
+      for (auto protocol : a.protocols)
+        for (auto other : b.protocols) shared_protocol = shared_protocol || protocol == other;
+      if (!same_listen || !shared_protocol || !a.port.Overlaps(b.port)) continue;
+      std::string listen = a.listen ? a.listen->ToString() : std::string("*");
+      diagnostics.Error(
+          FieldOf(a.where, "port"),
+          fmt::format("{} {}:{} is already forwarded by the forward at {}",
+                      ProtocolsToString(a.protocols), listen, ToString(a.port), At(b.where)));
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+bool IsValidInterfaceName(const std::string& name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  for (unsigned char c : name)
+    if (c <= ' ' || c >= 127 || c == '/' || c == ':' || c == '%' || c == '"' || c == '\\')
+      return false;
+  return true;
+}
+
+bool IsValidHostName(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  char previous = '.';
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0 || previous == '-') return false;
+      label = 0;
+    } else {
+      bool ok = std::isalnum(static_cast<unsigned char>(c)) || (c == '-' && label > 0);
+      if (!ok || ++label > 63) return false;
+    }
+    previous = c;
+  }
+  return label > 0 && previous != '-';
+}
+
+bool IsValidDomain(const std::string& domain) {
+  return IsValidHostName(domain);
+}
+
+std::optional<PortRange> ParsePortRange(std::string_view text) {
+  auto parse = [](std::string_view part) -> std::optional<std::uint16_t> {
+    unsigned value = 0;
+    if (part.empty() || part.size() > 5 || (part.size() > 1 && part[0] == '0')) return std::nullopt;
+    auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (error != std::errc() || end != part.data() + part.size() || value < 1 || value > 65535)
+      return std::nullopt;
+    return static_cast<std::uint16_t>(value);
+  };
+  auto dash = text.find('-');
+  auto first = parse(text.substr(0, dash));
+  auto last = dash == std::string_view::npos ? first : parse(text.substr(dash + 1));
+  if (!first || !last || *last < *first) return std::nullopt;
+  return PortRange{*first, *last};
+}
+
+std::optional<std::vector<Protocol>> ParseProtocols(std::string_view text) {
+  if (text == "tcp") return std::vector{Protocol::kTcp};
+  if (text == "udp") return std::vector{Protocol::kUdp};
+  if (text == "tcp,udp" || text == "udp,tcp") return std::vector{Protocol::kTcp, Protocol::kUdp};
+  return std::nullopt;
+}
+
+void ValidateConfig(Config& config, Diagnostics& diagnostics) {
+  ValidateNetworks(config, diagnostics);
+  ResolveForwards(config, diagnostics);
+  ValidateForwardConflicts(config, diagnostics);
+}
+
+}  // namespace virtnat

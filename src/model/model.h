@@ -1,0 +1,114 @@
+// The desired state of a host, independent of any firewall or network backend:
+// networks, their hosts and the port forwards. Backends (nftables today, OVN later)
+// consume this data; nothing here knows about rules.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/net.h"
+
+namespace virtnat {
+
+// Where a value was written, for error messages that point at the config.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  std::string field;                     // e.g. "network[0].host[2].mac"
+  std::map<std::string, int> key_lines;  // for objects: the line of each key written
+
+  // The location of one key of this object (its own line if written, else the object's).
+  SourceLocation Key(const std::string& key) const {
+    auto found = key_lines.find(key);
+    return {file, found == key_lines.end() ? line : found->second, field + "." + key, {}};
+  }
+};
+
+enum class NetworkMode { kNat, kRouted, kIsolated, kOpen, kBridged };
+enum class NetworkProvider { kExternal, kLibvirt, kStandalone };
+enum class VmLifecycle { kLibvirt, kIgnore };
+
+struct Host {
+  std::string name;
+  Ipv4Address address;
+  MacAddress mac;  // given, or derived from the network's mac_prefix
+  bool mac_derived = false;
+  SourceLocation where;
+};
+
+struct Network {
+  std::string name;
+  NetworkMode mode = NetworkMode::kNat;
+  NetworkProvider provider = NetworkProvider::kExternal;
+  std::string bridge;
+  Ipv4Interface address;  // host address + prefix; defines the subnet
+  std::optional<Ipv4Range> dhcp_range;
+  std::string domain;
+  std::optional<std::string> mac_prefix;
+  std::vector<Host> hosts;
+  SourceLocation where;
+
+  std::string Fqdn(const Host& host) const {
+    return domain.empty() ? host.name : host.name + "." + domain;
+  }
+};
+
+enum class Protocol : std::uint8_t { kTcp = 6, kUdp = 17 };
+
+struct PortRange {
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;
+  int Size() const { return last - first + 1; }
+  bool Overlaps(const PortRange& other) const { return first <= other.last && other.first <= last; }
+  bool operator==(const PortRange&) const = default;
+};
+
+struct Forward {
+  // Target: the host name as written (empty when given by address) and the resolved address.
+  std::string host;
+  Ipv4Address target;
+  std::string network;                // name of the network holding the target, empty if none
+  std::vector<Protocol> protocols;    // tcp, udp or both, in that order
+  PortRange port;                     // public port(s)
+  PortRange to_port;                  // guest port(s), same length as port
+  std::optional<Ipv4Address> listen;  // nullopt = any local address ("*")
+  std::vector<Ipv4Prefix> sources;    // empty = everybody
+  std::string description;
+  SourceLocation where;
+
+  // Same forward (ignoring description and location): used to make add idempotent.
+  bool SameRule(const Forward& other) const {
+    return target == other.target && protocols == other.protocols && port == other.port &&
+           to_port == other.to_port && listen == other.listen && sources == other.sources;
+  }
+};
+
+struct Settings {
+  std::string table = "virtnat";
+  std::optional<Ipv4Address> public_address;  // nullopt = "*"
+  bool has_public_address = false;            // false: forwards must name their listen address
+  VmLifecycle vm_lifecycle = VmLifecycle::kIgnore;
+};
+
+struct Config {
+  Settings settings;
+  std::vector<Network> networks;
+  std::vector<Forward> forwards;
+  std::vector<std::string> files;  // every file that was read, main first
+
+  const Network* FindNetwork(const std::string& name) const;
+  // The network and host that own an address or name; nullptr if none.
+  std::pair<const Network*, const Host*> FindHost(const std::string& name) const;
+  std::pair<const Network*, const Host*> FindHostByAddress(const Ipv4Address& address) const;
+};
+
+std::string ToString(NetworkMode mode);
+std::string ToString(NetworkProvider provider);
+std::string ToString(Protocol protocol);
+std::string ProtocolsToString(const std::vector<Protocol>& protocols);
+std::string ToString(const PortRange& range);
+
+}  // namespace virtnat

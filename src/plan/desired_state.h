@@ -1,0 +1,45 @@
+// The desired state handed to a firewall backend: the config's networks and forwards, each
+// forward expanded port by port and marked active or waiting for its VM. Backend-neutral.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+
+namespace virtnat {
+
+// One public port of one protocol, mapped to one guest port.
+struct PortMapping {
+  std::optional<Ipv4Address> listen;  // nullopt = any local address
+  Protocol protocol = Protocol::kTcp;
+  std::uint16_t port = 0;
+  Ipv4Address target;
+  std::uint16_t to_port = 0;
+};
+
+struct ForwardState {
+  const Forward* forward = nullptr;
+  bool active = true;
+  std::vector<PortMapping> mappings;  // every port of every protocol
+};
+
+struct DesiredState {
+  const Config* config = nullptr;
+  std::vector<ForwardState> forwards;
+};
+
+// Host names whose VMs run now (kept by the libvirt hook under the state folder).
+using RunningHosts = std::set<std::string>;
+
+std::vector<PortMapping> ExpandForward(const Forward& forward);
+
+// A forward is active when lifecycle is "ignore", when it targets an address that no host
+// owns, or when its host's VM runs.
+bool IsForwardActive(const Config& config, const Forward& forward, const RunningHosts& running);
+
+DesiredState BuildDesiredState(const Config& config, const RunningHosts& running);
+
+}  // namespace virtnat

@@ -1,0 +1,67 @@
+#include "state/state_dir.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/diagnostics.h"
+#include "state/files.h"
+
+namespace virtnat {
+
+void StateDir::Ensure() const {
+  std::error_code error;
+  std::filesystem::create_directories(root_, error);
+  if (error)
+    throw RuntimeFailure(
+        fmt::format("cannot create state folder {}: {}", root_.string(), error.message()));
+  chmod(root_.c_str(), 0700);
+}
+
+std::map<std::string, std::set<std::string>> StateDir::ReadRunningDomains() const {
+  std::map<std::string, std::set<std::string>> domains;
+  auto text = ReadFileIfExists(root_ / "running.json");
+  if (!text) return domains;
+  try {
+    auto json = nlohmann::json::parse(*text);
+    if (json.contains("domains"))
+      domains = json["domains"].get<std::map<std::string, std::set<std::string>>>();
+  } catch (const nlohmann::json::exception& error) {
+    throw RuntimeFailure(fmt::format("{}: unreadable running set: {}",
+                                     (root_ / "running.json").string(), error.what()));
+  }
+  return domains;
+}
+
+void StateDir::WriteRunningDomains(
+    const std::map<std::string, std::set<std::string>>& domains) const {
+  nlohmann::json json = {{"domains", domains}};
+  WriteFileAtomically(root_ / "running.json", json.dump(1) + "\n", 0600);
+}
+
+RunningHosts StateDir::ReadRunningHosts() const {
+  RunningHosts hosts;
+  for (auto& [domain, names] : ReadRunningDomains()) hosts.insert(names.begin(), names.end());
+  return hosts;
+}
+
+std::optional<std::string> StateDir::ReadAppliedFingerprint(const std::string& table) const {
+  auto text = ReadFileIfExists(root_ / fmt::format("applied-{}.fingerprint", table));
+  if (!text) return std::nullopt;
+  while (!text->empty() && text->back() == '\n') text->pop_back();
+  return text;
+}
+
+void StateDir::WriteAppliedFingerprint(const std::string& table,
+                                       const std::string& fingerprint) const {
+  WriteFileAtomically(root_ / fmt::format("applied-{}.fingerprint", table), fingerprint + "\n",
+                      0600);
+}
+
+void StateDir::ForgetApplied(const std::string& table) const {
+  std::error_code error;
+  std::filesystem::remove(root_ / fmt::format("applied-{}.fingerprint", table), error);
+}
+
+}  // namespace virtnat
