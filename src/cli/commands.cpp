@@ -8,7 +8,11 @@
 #include "cli/table_printer.h"
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
+#include "firewall/libvirt_shim.h"
 #include "firewall/nftables_firewall.h"
+#include "hook/hook_index.h"
+#include "libvirt/libvirt_client.h"
+#include "libvirt/network_manager.h"
 #include "plan/desired_state.h"
 #include "state/files.h"
 #include "state/state_dir.h"
@@ -65,11 +69,37 @@ void PrintChange(const std::string& table, const FirewallChange& change) {
     std::cout << fmt::format("no change: table inet {} already matches the config\n", table);
 }
 
-// Applies `config` with the running set under the state folder. The caller holds the lock.
-FirewallChange ApplyConfig(const Config& config, const StateDir& state) {
+// Applies `config`: libvirt networks, the running set, the table, the hook's index and the
+// shim in libvirt's chains. The caller holds the lock. Prints one line per action.
+void ApplyConfig(const GlobalOptions& options, const Config& config, const StateDir& state) {
+  std::unique_ptr<LibvirtClient> libvirt;
+  if (ConfigNeedsLibvirt(config)) {
+    std::string uri = options.connect.empty() ? config.settings.libvirt_uri : options.connect;
+    try {
+      libvirt = std::make_unique<LibvirtClient>(uri);
+    } catch (const RuntimeFailure& error) {
+      for (const auto& network : config.networks)
+        if (network.provider == NetworkProvider::kLibvirt && network.define) throw;
+      std::cerr << "warning: " << error.what() << "; using the running VMs recorded by the hook\n";
+    }
+  }
+  if (libvirt) {
+    for (const auto& line : ApplyLibvirtNetworks(*libvirt, config)) std::cout << line << "\n";
+    if (config.settings.vm_lifecycle == VmLifecycle::kLibvirt)
+      state.WriteRunningDomains(RunningDomainsFromLibvirt(*libvirt, config));
+  }
   DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
   NftablesFirewall firewall(config.settings.table, state);
-  return firewall.Apply(desired);
+  PrintChange(config.settings.table, firewall.Apply(desired));
+  WriteHookState(state, config);
+  bool libvirt_firewall = false;
+  for (const auto& network : config.networks)
+    libvirt_firewall = libvirt_firewall || !network.VirtnatOwnsFirewall();
+  if (libvirt_firewall) {
+    Nftables nft;
+    std::string done = LibvirtShim(nft).Ensure();
+    if (!done.empty()) std::cout << done << "\n";
+  }
 }
 
 // The index of the forward in `config` that the spec names, matching target, ports,
@@ -200,7 +230,7 @@ int CommandApply(const GlobalOptions& options) {
   state.Ensure();
   FileLock lock(state.LockPath());
   Config config = Load(options);
-  PrintChange(config.settings.table, ApplyConfig(config, state));
+  ApplyConfig(options, config, state);
   return 0;
 }
 
@@ -279,6 +309,12 @@ int CommandDown(const GlobalOptions& options) {
     std::cout << fmt::format("deleted table inet {}\n", config.settings.table);
   else
     std::cout << fmt::format("table inet {} was not installed\n", config.settings.table);
+  bool libvirt_firewall = false;
+  for (const auto& network : config.networks)
+    libvirt_firewall = libvirt_firewall || !network.VirtnatOwnsFirewall();
+  Nftables nft;
+  if (libvirt_firewall && LibvirtShim(nft).Remove())
+    std::cout << "removed the shim rule from libvirt's chain\n";
   return 0;
 }
 
@@ -297,7 +333,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
                   ToString(added.port), TargetName(added), ToString(added.to_port));
   if (IsDuplicate(candidate)) {
     std::cout << "no change: forward " << description << " already exists\n";
-    PrintChange(candidate.config.settings.table, ApplyConfig(Load(options), state));
+    ApplyConfig(options, Load(options), state);
     return 0;
   }
   fs::path cli_path = CliConfigPath(options.config_path);
@@ -305,7 +341,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
   fs::create_directories(cli_path.parent_path());
   WriteFileAtomically(cli_path, candidate.cli_text);
   try {
-    PrintChange(candidate.config.settings.table, ApplyConfig(candidate.config, state));
+    ApplyConfig(options, candidate.config, state);
   } catch (...) {
     if (previous)
       WriteFileAtomically(cli_path, *previous);
@@ -345,7 +381,7 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) 
   if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
   WriteFileAtomically(cli_path, updated);
   try {
-    PrintChange(after.settings.table, ApplyConfig(after, state));
+    ApplyConfig(options, after, state);
   } catch (...) {
     WriteFileAtomically(cli_path, previous);
     throw;

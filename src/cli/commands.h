@@ -14,6 +14,7 @@ namespace virtnat {
 struct GlobalOptions {
   std::filesystem::path config_path;
   std::filesystem::path state_dir;
+  std::string connect;  // libvirt URI from --connect; empty = settings.libvirt_uri
   bool json = false;
 };
 
@@ -27,5 +28,17 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec);
 int CommandForwardList(const GlobalOptions& options);
 int CommandHostList(const GlobalOptions& options);
 int CommandHostLookup(const GlobalOptions& options, const std::string& name);
+
+// libvirt: networks and the hook (libvirt_commands.cpp).
+int CommandNetworkList(const GlobalOptions& options);
+int CommandNetworkXml(const GlobalOptions& options, const std::string& name);
+int CommandNetworkAction(const GlobalOptions& options, const std::string& action,
+                         const std::string& name);
+int CommandHookInstall(const GlobalOptions& options, const std::filesystem::path& hooks_dir);
+int CommandHookUninstall(const GlobalOptions& options, const std::filesystem::path& hooks_dir);
+int CommandHook(const GlobalOptions& options, const std::string& kind,
+                const std::vector<std::string>& arguments);
+// The libvirt URI to use: --connect, else the config's settings.libvirt_uri.
+std::string LibvirtUri(const GlobalOptions& options);
 
 }  // namespace virtnat

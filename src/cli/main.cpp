@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -45,7 +47,26 @@ void AddForwardOptions(CLI::App* command, ForwardSpec& spec, std::string& target
 
 }  // namespace
 
+// libvirt runs an installed hook as `virtnat --hook-state-dir=DIR HOOKFILE NAME OP SUBOP EXTRA`
+// (the #! line of the hook file). Handled before CLI11 to keep VM start fast.
+int RunInstalledHook(int argc, char** argv) {
+  GlobalOptions options;
+  options.state_dir = std::string(argv[1]).substr(std::strlen("--hook-state-dir="));
+  std::filesystem::path hook_file = argc > 2 ? argv[2] : "";
+  std::string kind = hook_file.parent_path().filename().string();  // "qemu.d", "network.d"
+  if (kind.ends_with(".d")) kind.resize(kind.size() - 2);
+  std::vector<std::string> arguments(argv + std::min(argc, 3), argv + argc);
+  try {
+    return CommandHook(options, kind, arguments);
+  } catch (const std::exception& error) {
+    std::cerr << "virtnat hook: " << error.what() << "\n";
+    return 0;  // never block a VM over a hook usage problem
+  }
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]).starts_with("--hook-state-dir="))
+    return RunInstalledHook(argc, argv);
   CLI::App app{
       "virtnat: NAT networks and port forwards for KVM/libvirt hosts, applied "
       "atomically with nftables"};
@@ -64,6 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path,
                  "config file (default $VIRTNAT_CONFIG or /etc/virtnat/virtnat.toml)")
       ->configurable(false);
+  app.add_option("--connect", options.connect,
+                 "libvirt URI (default settings.libvirt_uri, qemu:///system)");
   app.add_option("--state-dir", state_dir,
                  "run-time state folder (default $VIRTNAT_STATE_DIR or /run/virtnat)");
   app.add_flag_callback(
@@ -144,6 +167,60 @@ int main(int argc, char** argv) {
   lookup->add_option("name", host_name, "host name")->required();
   lookup->footer("Example:\n  virtnat host lookup lxdev01");
   lookup->callback([&] { run = [&] { return CommandHostLookup(options, host_name); }; });
+
+  CLI::App* network = app.add_subcommand("network", "libvirt networks of the config");
+  network->require_subcommand(1);
+  network->add_subcommand("list", "networks of the config and of libvirt, with their state")
+      ->callback([&] { run = [&] { return CommandNetworkList(options); }; })
+      ->footer("Example:\n  virtnat network list");
+  std::string network_name;
+  for (auto [name, help] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"xml", "print the libvirt XML virtnat generates for the network"},
+           {"status", "whether libvirt runs the network and whether it matches the config"},
+           {"start", "define (if needed) and start one network"},
+           {"stop", "stop one network"},
+           {"undefine", "stop and undefine one network virtnat defined"}}) {
+    CLI::App* action = network->add_subcommand(name, help);
+    action->add_option("name", network_name, "network name from the config")->required();
+    action->footer(fmt::format("Example:\n  virtnat network {} nat_bridge", name));
+    std::string verb = name;
+    action->callback([&run, &options, &network_name, verb] {
+      run = [&options, &network_name, verb] {
+        return verb == "xml" ? CommandNetworkXml(options, network_name)
+                             : CommandNetworkAction(options, verb, network_name);
+      };
+    });
+  }
+
+  CLI::App* hook = app.add_subcommand("hook", "the libvirt hook: install, uninstall, run");
+  hook->require_subcommand(1);
+  std::string hooks_dir = "/etc/libvirt/hooks";
+  CLI::App* install = hook->add_subcommand(
+      "install", "install qemu.d/virtnat and network.d/virtnat into libvirt's hooks folder");
+  install->add_option("--hooks-dir", hooks_dir, "libvirt's hooks folder")->capture_default_str();
+  install->footer("Example:\n  virtnat hook install && systemctl restart libvirtd");
+  install->callback([&] { run = [&] { return CommandHookInstall(options, hooks_dir); }; });
+  CLI::App* uninstall = hook->add_subcommand("uninstall", "remove exactly the files install wrote");
+  uninstall->add_option("--hooks-dir", hooks_dir, "libvirt's hooks folder")->capture_default_str();
+  uninstall->footer("Example:\n  virtnat hook uninstall");
+  uninstall->callback([&] { run = [&] { return CommandHookUninstall(options, hooks_dir); }; });
+  std::vector<std::string> hook_arguments;
+  for (auto [name, help] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"qemu",
+            "run as libvirt's qemu hook: DOMAIN OPERATION SUBOPERATION EXTRA, XML on "
+            "stdin"},
+           {"network", "run as libvirt's network hook: NETWORK OPERATION SUBOPERATION EXTRA"}}) {
+    CLI::App* kind = hook->add_subcommand(name, help);
+    kind->add_option("arguments", hook_arguments, "what libvirt passes")->required();
+    kind->footer(
+        fmt::format("Example:\n  virtnat hook {} lxdev01 start begin - < domain.xml", name));
+    std::string kind_name = name;
+    kind->callback([&run, &options, &hook_arguments, kind_name] {
+      run = [&options, &hook_arguments, kind_name] {
+        return CommandHook(options, kind_name, hook_arguments);
+      };
+    });
+  }
 
   try {
     app.parse(argc, argv);

@@ -58,6 +58,14 @@ class TableReader {
     return std::nullopt;
   }
 
+  std::optional<bool> Bool(std::string_view key) {
+    const toml::node* node = Get(key);
+    if (!node) return std::nullopt;
+    if (node->is_boolean()) return node->as_boolean()->get();
+    diagnostics_.Error(Where(key), fmt::format("must be true or false, not {}", TypeName(*node)));
+    return std::nullopt;
+  }
+
   // A port may be written as a string ("22", "8000-8010") or an integer.
   std::optional<std::string> StringOrInteger(std::string_view key, bool required = false) {
     const toml::node* node = Get(key);
@@ -186,6 +194,13 @@ void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnos
           reader, "vm_lifecycle",
           {{"libvirt", VmLifecycle::kLibvirt}, {"ignore", VmLifecycle::kIgnore}}, diagnostics))
     settings.vm_lifecycle = *lifecycle;
+  if (auto uri = reader.String("libvirt_uri")) {
+    settings.libvirt_uri = *uri;
+    if (uri->empty() || uri->find(':') == std::string::npos)
+      diagnostics.Error(reader.Where("libvirt_uri"),
+                        fmt::format("'{}' is not a libvirt URI like qemu:///system", *uri));
+  }
+  if (auto strict = reader.Bool("strict_hook")) settings.strict_hook = *strict;
   reader.ReportUnknownKeys();
 }
 
@@ -254,11 +269,28 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
                                                     {"standalone", NetworkProvider::kStandalone}},
                                                    diagnostics)) {
     network.provider = *provider;
-    if (*provider != NetworkProvider::kExternal)
+    if (*provider == NetworkProvider::kStandalone)
       diagnostics.Error(reader.Where("provider"),
-                        fmt::format("provider '{}' is not supported yet; this version supports "
-                                    "'external' (the bridge exists already)",
-                                    ToString(*provider)));
+                        "provider 'standalone' is not supported yet; this version supports "
+                        "'external' (the bridge exists already) and 'libvirt'");
+  }
+  if (auto define = reader.Bool("define")) {
+    network.define = *define;
+    if (network.provider != NetworkProvider::kLibvirt)
+      diagnostics.Error(reader.Where("define"),
+                        "only networks with provider = \"libvirt\" "
+                        "can be defined or not");
+  }
+  if (auto forward = reader.String("libvirt_forward")) {
+    network.libvirt_forward = *forward;
+    if (*forward != "nat")
+      diagnostics.Error(reader.Where("libvirt_forward"),
+                        fmt::format("'{}' is not \"nat\" (leave it out to let virtnat own the "
+                                    "firewall)",
+                                    *forward));
+    else if (network.provider != NetworkProvider::kLibvirt)
+      diagnostics.Error(reader.Where("libvirt_forward"),
+                        "only networks with provider = \"libvirt\" can hand NAT to libvirt");
   }
   if (auto bridge = reader.String("bridge", true)) {
     network.bridge = *bridge;

@@ -89,29 +89,36 @@ void RenderChains(const Config& config, std::string& out) {
     out += "\t}\n\n";
   }
 
-  // Filtering of routed traffic for NAT networks, in the order libvirt uses.
+  // Filtering of routed traffic for NAT networks, in the order libvirt uses. Networks whose
+  // firewall libvirt owns get no rules here.
+  std::vector<const Network*> owned;
+  for (const auto& network : config.networks)
+    if (network.VirtnatOwnsFirewall()) owned.push_back(&network);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += "\t\tct status dnat accept comment \"connections virtnat forwarded\"\n";
   out += "\t\tct state established,related accept\n";
-  for (const auto& network : config.networks)
+  for (const Network* network : owned)
     out += fmt::format("\t\tiifname {0} oifname {0} accept comment \"{1}: between guests\"\n",
-                       Quote(network.bridge), network.name);
-  for (const auto& network : config.networks)
-    out += fmt::format(
-        "\t\toifname {} reject comment \"{}: no new connections into the "
-        "network\"\n",
-        Quote(network.bridge), network.name);
-  for (const auto& network : config.networks)
+                       Quote(network->bridge), network->name);
+  for (const Network* network : owned)
+    out +=
+        fmt::format("\t\toifname {} reject comment \"{}: no new connections into the network\"\n",
+                    Quote(network->bridge), network->name);
+  for (const Network* network : owned)
     out += fmt::format(
         "\t\tiifname {0} ip saddr {1} accept comment \"{2}: guests to the outside\"\n"
         "\t\tiifname {0} reject comment \"{2}: spoofed source\"\n",
-        Quote(network.bridge), network.address.Subnet().ToString(), network.name);
+        Quote(network->bridge), network->address.Subnet().ToString(), network->name);
   out += "\t}\n\n";
 
   // Masquerade guests leaving their subnet, and hairpin connections within it.
   out += "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n";
   for (const auto& network : config.networks) {
     std::string subnet = network.address.Subnet().ToString();
+    out += fmt::format(
+        "\t\tct status dnat ip saddr {0} ip daddr {0} masquerade comment \"{1}: hairpin\"\n",
+        subnet, network.name);
+    if (!network.VirtnatOwnsFirewall()) continue;
     out += fmt::format(
         "\t\tip saddr {0} ip daddr {{ 224.0.0.0/24, 255.255.255.255 }} return comment \"{1}: "
         "multicast and broadcast stay local\"\n",
@@ -122,9 +129,6 @@ void RenderChains(const Config& config, std::string& out) {
         subnet, network.name);
     out += fmt::format(
         "\t\tip saddr {0} ip daddr != {0} masquerade comment \"{1}: guests to the outside\"\n",
-        subnet, network.name);
-    out += fmt::format(
-        "\t\tct status dnat ip saddr {0} ip daddr {0} masquerade comment \"{1}: hairpin\"\n",
         subnet, network.name);
   }
   out += "\t}\n";

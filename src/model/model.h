@@ -49,7 +49,19 @@ struct Network {
   std::string domain;
   std::optional<std::string> mac_prefix;
   std::vector<Host> hosts;
+  // provider libvirt: false = an existing libvirt network that virtnat never defines or
+  // changes; it only serves forwards to its hosts.
+  bool define = true;
+  // provider libvirt: "nat" lets libvirt do NAT (and its own reject rules); empty = virtnat's
+  // table does NAT and filtering and libvirt gets <forward mode='open'/>.
+  std::string libvirt_forward;
   SourceLocation where;
+
+  // Whether virtnat's table holds this network's NAT and filter rules. When libvirt owns
+  // them, virtnat only adds forwards and the shim that lets them through libvirt's rejects.
+  bool VirtnatOwnsFirewall() const {
+    return provider != NetworkProvider::kLibvirt || (define && libvirt_forward.empty());
+  }
 
   std::string Fqdn(const Host& host) const {
     return domain.empty() ? host.name : host.name + "." + domain;
@@ -91,6 +103,8 @@ struct Settings {
   std::optional<Ipv4Address> public_address;  // nullopt = "*"
   bool has_public_address = false;            // false: forwards must name their listen address
   VmLifecycle vm_lifecycle = VmLifecycle::kIgnore;
+  std::string libvirt_uri = "qemu:///system";
+  bool strict_hook = false;  // true: a hook error makes libvirt refuse to start the VM
 };
 
 struct Config {

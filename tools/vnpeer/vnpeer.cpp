@@ -9,9 +9,10 @@
 //       the server sees it (this is what proves DNAT and masquerade in the lab).
 //       Once every socket is bound it prints "ready NAME" on stdout.
 //
-//   vnpeer connect (--tcp|--udp) ADDR PORT [--timeout-ms 1500] [--bind ADDR]
+//   vnpeer connect (--tcp|--udp) ADDR PORT [--timeout-ms 1500] [--bind ADDR] [--sport PORT]
 //       Prints the reply line and exits 0. On failure prints exactly one of
 //       "refused", "timeout", "unreachable" or "error: ..." and exits 1.
+//       --bind and --sport pick the source address and port.
 //       For UDP an ICMP port unreachable counts as refused (connected socket).
 //
 // Usage errors exit 2. No dependencies beyond libc and the standard library.
@@ -43,7 +44,8 @@ constexpr std::size_t max_ports = 4096;
   std::fprintf(stderr,
                "vnpeer: %s\n"
                "usage: vnpeer serve --name NAME [--tcp PORTLIST] [--udp PORTLIST] [--bind ADDR]\n"
-               "       vnpeer connect (--tcp|--udp) ADDR PORT [--timeout-ms MS] [--bind ADDR]\n",
+               "       vnpeer connect (--tcp|--udp) ADDR PORT [--timeout-ms MS] [--bind ADDR] "
+               "[--sport PORT]\n",
                why.c_str());
   std::exit(2);
 }
@@ -444,15 +446,20 @@ int run_connect(const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   int timeout_ms = 1500;
   std::string bind_text;
+  std::uint16_t source_port = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--tcp") {
       tcp = true;
     } else if (args[i] == "--udp") {
       tcp = false;
-    } else if (args[i] == "--timeout-ms" || args[i] == "--bind") {
+    } else if (args[i] == "--timeout-ms" || args[i] == "--bind" || args[i] == "--sport") {
       if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
       if (args[i] == "--bind") {
         bind_text = args[++i];
+      } else if (args[i] == "--sport") {
+        auto p = parse_port(args[++i]);
+        if (!p) usage_error("bad --sport: " + args[i]);
+        source_port = *p;
       } else {
         const std::string& v = args[++i];
         char* end = nullptr;
@@ -479,10 +486,13 @@ int run_connect(const std::vector<std::string>& args) {
   int fd =
       socket(target->family(), (*tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return report_error(errno);
-  if (!bind_text.empty()) {
-    auto source = parse_address(bind_text, 0);
+  if (!bind_text.empty() || source_port != 0) {
+    if (bind_text.empty()) bind_text = target->family() == AF_INET ? "0.0.0.0" : "::";
+    auto source = parse_address(bind_text, source_port);
     if (!source) usage_error("bad --bind address: " + bind_text);
     if (source->family() != target->family()) usage_error("--bind and ADDR differ in family");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, source->addr(), source->length) != 0) {
       std::printf("error: bind %s: %s\n", bind_text.c_str(), errno_text(errno).c_str());
       close(fd);
@@ -503,7 +513,8 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf(
         "usage: vnpeer serve --name NAME [--tcp PORTLIST] [--udp PORTLIST] [--bind ADDR]\n"
-        "       vnpeer connect (--tcp|--udp) ADDR PORT [--timeout-ms MS] [--bind ADDR]\n"
+        "       vnpeer connect (--tcp|--udp) ADDR PORT [--timeout-ms MS] [--bind ADDR] [--sport "
+        "PORT]\n"
         "PORTLIST is like 22,80,8000-8002. serve answers \"NAME PORT PEERADDR\".\n"
         "connect prints the answer (exit 0) or refused|timeout|unreachable|error: ... (exit 1).\n");
     return args.empty() ? 2 : 0;

@@ -1,0 +1,33 @@
+// One rule in libvirt's own firewall that lets connections virtnat DNATed pass libvirt's
+// "reject new inbound" rule (an accept in virtnat's table cannot override a reject in
+// another table). Detects libvirt's firewall backend: nftables (table ip libvirt_network,
+// libvirt 10.4+) or iptables (chain LIBVIRT_FWI).
+#pragma once
+
+#include <string>
+
+namespace virtnat {
+
+class Nftables;
+
+enum class LibvirtFirewallBackend { kNone, kIptables, kNftables };
+
+class LibvirtShim {
+ public:
+  explicit LibvirtShim(Nftables& nft) : nft_(nft) {}
+
+  LibvirtFirewallBackend Detect();
+  // Adds the rule when libvirt's chain exists and lacks it. Returns a description of what
+  // was done ("" when nothing was needed). Throws RuntimeFailure.
+  std::string Ensure();
+  // Removes every copy of the rule. Returns true if one was removed.
+  bool Remove();
+  bool Present();
+
+  static constexpr const char* kComment = "virtnat-shim: accept connections virtnat forwarded";
+
+ private:
+  Nftables& nft_;
+};
+
+}  // namespace virtnat

@@ -1,0 +1,138 @@
+#include "hook/hook.h"
+
+#include <fmt/format.h>
+#include <syslog.h>
+
+#include <iostream>
+#include <iterator>
+
+#include "config/diagnostics.h"
+#include "firewall/libvirt_shim.h"
+#include "firewall/nft_ruleset.h"
+#include "firewall/nftables.h"
+#include "hook/hook_index.h"
+#include "libvirt/domain_xml.h"
+#include "state/files.h"
+
+namespace virtnat {
+namespace {
+
+void Log(int priority, const std::string& message) {
+  openlog("virtnat-hook", LOG_PID, LOG_DAEMON);
+  syslog(priority, "%s", message.c_str());
+  closelog();
+  if (priority <= LOG_WARNING) std::cerr << "virtnat hook: " << message << "\n";
+}
+
+std::string JoinHosts(const std::set<std::string>& hosts) {
+  std::string text;
+  for (const auto& host : hosts) text += (text.empty() ? "" : ", ") + host;
+  return text;
+}
+
+// nft commands that add (or, with the add-then-delete idiom, surely remove) elements.
+std::string ElementCommands(const std::string& table, const std::vector<HostElements>& hosts,
+                            bool remove) {
+  std::map<std::string, std::vector<std::string>> by_set;
+  for (const auto& host : hosts)
+    for (const auto& [set, element] : host.elements) by_set[set].push_back(element);
+  std::string commands;
+  for (const auto& [set, elements] : by_set) {
+    std::string list;
+    for (const auto& element : elements) list += (list.empty() ? "" : ", ") + element;
+    // "add" first makes "delete" safe when the element is already gone.
+    commands += fmt::format("add element inet {} {} {{ {} }}\n", table, set, list);
+    if (remove) {
+      std::string keys;
+      for (const auto& element : elements) keys += (keys.empty() ? "" : ", ") + ElementKey(element);
+      commands += fmt::format("delete element inet {} {} {{ {} }}\n", table, set, keys);
+    }
+  }
+  return commands;
+}
+
+}  // namespace
+
+void SetDomainRunning(const StateDir& state, const std::string& table, const std::string& domain,
+                      const std::set<std::string>& hosts, bool running) {
+  state.Ensure();
+  FileLock lock(state.LockPath());
+  auto domains = state.ReadRunningDomains();
+  if (running)
+    domains[domain] = hosts;
+  else
+    domains.erase(domain);
+  // A host stays on while another running domain still stands for it.
+  std::set<std::string> still_running;
+  for (const auto& [name, names] : domains) still_running.insert(names.begin(), names.end());
+  std::vector<HostElements> changed;
+  for (const auto& host : hosts)
+    if (running || !still_running.contains(host)) changed.push_back(ReadHostElements(state, host));
+  std::string commands = ElementCommands(table, changed, !running);
+  if (!commands.empty()) {
+    Nftables nft;
+    nft.Run(commands);
+  }
+  state.WriteRunningDomains(domains);
+}
+
+int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domain_xml) {
+  const std::string& operation = call.operation;
+  bool starting = operation == "start" || operation == "reconnect";
+  bool stopping = operation == "stopped" || operation == "release";
+  if (!starting && !stopping && operation != "prepare") return 0;  // migrate, restore, ...
+  std::string xml(std::istreambuf_iterator<char>(domain_xml), {});
+  std::optional<HookIndex> index;
+  try {
+    index = ReadHookIndex(state);
+  } catch (const RuntimeFailure& error) {
+    Log(LOG_ERR, fmt::format("{}: {}", call.object, error.what()));
+    return 0;
+  }
+  if (!index) return 0;  // virtnat was never applied on this host: nothing to follow
+  try {
+    if (operation == "prepare") {
+      if (index->strict) {
+        Nftables nft;
+        if (!nft.ListJson(fmt::format("list table inet {}", index->table)))
+          throw RuntimeFailure(
+              fmt::format("table inet {} is not installed; run `virtnat apply`", index->table));
+      }
+      return 0;
+    }
+    if (operation == "reconnect" && index->shim) {
+      Nftables nft;
+      std::string done = LibvirtShim(nft).Ensure();
+      if (!done.empty()) Log(LOG_NOTICE, fmt::format("{}: {}", call.object, done));
+    }
+    if (!index->follow_vms) return 0;
+    std::set<std::string> macs;
+    if (!xml.empty()) macs = ParseDomainXml(xml, "stdin").macs;
+    std::set<std::string> hosts = HostsOfDomain(*index, call.object, macs);
+    if (hosts.empty()) return 0;
+    SetDomainRunning(state, index->table, call.object, hosts, starting);
+    Log(LOG_INFO, fmt::format("domain {} {}: forwards of {} {}", call.object, operation,
+                              JoinHosts(hosts), starting ? "active" : "removed"));
+    return 0;
+  } catch (const std::exception& error) {
+    Log(LOG_ERR, fmt::format("domain {} {}: {}", call.object, operation, error.what()));
+    return index->strict && (operation == "prepare" || operation == "start") ? 1 : 0;
+  }
+}
+
+int RunNetworkHook(const StateDir& state, const HookCall& call) {
+  if (call.operation != "started" && call.operation != "updated") return 0;
+  try {
+    auto index = ReadHookIndex(state);
+    if (!index || !index->shim) return 0;
+    Nftables nft;
+    std::string done = LibvirtShim(nft).Ensure();
+    if (!done.empty())
+      Log(LOG_NOTICE, fmt::format("network {} {}: {}", call.object, call.operation, done));
+  } catch (const std::exception& error) {
+    Log(LOG_ERR, fmt::format("network {} {}: {}", call.object, call.operation, error.what()));
+  }
+  return 0;
+}
+
+}  // namespace virtnat

@@ -1,0 +1,51 @@
+// Thin adapter over libvirt's C API: networks and the running domains. Never used by the
+// hook (libvirt documents that calling back from a hook deadlocks).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libvirt/domain_xml.h"
+
+struct _virConnect;
+
+namespace virtnat {
+
+struct LibvirtNetworkState {
+  std::string name;
+  bool active = false;
+  bool autostart = false;
+  bool persistent = false;
+  std::string bridge;
+};
+
+class LibvirtClient {
+ public:
+  // Throws RuntimeFailure with libvirt's message when the URI cannot be reached.
+  explicit LibvirtClient(const std::string& uri);
+  ~LibvirtClient();
+  LibvirtClient(const LibvirtClient&) = delete;
+  LibvirtClient& operator=(const LibvirtClient&) = delete;
+
+  std::vector<LibvirtNetworkState> ListNetworks();
+  std::optional<LibvirtNetworkState> FindNetwork(const std::string& name);
+  // The persistent (inactive) definition, as libvirt stores it.
+  std::string NetworkXml(const std::string& name);
+  void DefineNetwork(const std::string& xml);
+  void StartNetwork(const std::string& name);
+  void StopNetwork(const std::string& name);
+  void UndefineNetwork(const std::string& name);
+  void SetAutostart(const std::string& name, bool autostart);
+  // Adds or deletes one DHCP host or DNS host entry, live and in the definition.
+  void UpdateNetworkHost(const std::string& name, bool dhcp_section, bool add,
+                         const std::string& xml);
+
+  std::vector<DomainInfo> RunningDomains();
+
+ private:
+  _virConnect* connection_ = nullptr;
+};
+
+}  // namespace virtnat

@@ -1,0 +1,107 @@
+#include "libvirt/network_manager.h"
+
+#include <fmt/format.h>
+
+#include "hook/hook_index.h"
+#include "libvirt/network_xml.h"
+
+namespace virtnat {
+namespace {
+
+std::string ShapeDifference(const LibvirtNetworkFacts& have, const LibvirtNetworkFacts& want) {
+  std::vector<std::string> changed;
+  if (have.forward_mode != want.forward_mode) changed.push_back("forward mode");
+  if (have.bridge != want.bridge) changed.push_back("bridge");
+  if (have.domain != want.domain) changed.push_back("domain");
+  if (have.address != want.address) changed.push_back("address");
+  if (have.dhcp_range != want.dhcp_range) changed.push_back("dhcp_range");
+  std::string text;
+  for (const auto& item : changed) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+// Deletes then adds host entries of one section; returns how many changed.
+int UpdateHosts(LibvirtClient& client, const std::string& name, bool dhcp,
+                const std::set<std::string>& have, const std::set<std::string>& want) {
+  int changes = 0;
+  for (const auto& entry : have)
+    if (!want.contains(entry)) {
+      client.UpdateNetworkHost(name, dhcp, false, entry);
+      ++changes;
+    }
+  for (const auto& entry : want)
+    if (!have.contains(entry)) {
+      client.UpdateNetworkHost(name, dhcp, true, entry);
+      ++changes;
+    }
+  return changes;
+}
+
+}  // namespace
+
+bool ConfigNeedsLibvirt(const Config& config) {
+  if (config.settings.vm_lifecycle == VmLifecycle::kLibvirt) return true;
+  for (const auto& network : config.networks)
+    if (network.provider == NetworkProvider::kLibvirt) return true;
+  return false;
+}
+
+std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Config& config) {
+  std::vector<std::string> actions;
+  for (const auto& network : config.networks) {
+    if (network.provider != NetworkProvider::kLibvirt) continue;
+    auto existing = client.FindNetwork(network.name);
+    if (!network.define) {
+      if (!existing)
+        actions.push_back(
+            fmt::format("network {}: warning: no such libvirt network (define = "
+                        "false: virtnat does not create it)",
+                        network.name));
+      continue;
+    }
+    std::string xml = RenderNetworkXml(network);
+    if (!existing) {
+      client.DefineNetwork(xml);
+      client.StartNetwork(network.name);
+      client.SetAutostart(network.name, true);
+      actions.push_back(fmt::format("network {}: defined, started, autostart on", network.name));
+      continue;
+    }
+    LibvirtNetworkFacts have = ParseNetworkFacts(client.NetworkXml(network.name));
+    LibvirtNetworkFacts want = ParseNetworkFacts(xml);
+    if (!have.SameShape(want)) {
+      client.DefineNetwork(xml);
+      if (existing->active) client.StopNetwork(network.name);
+      client.StartNetwork(network.name);
+      actions.push_back(
+          fmt::format("network {}: {} changed: redefined and restarted (guests on "
+                      "it lose connectivity until their NICs are reattached)",
+                      network.name, ShapeDifference(have, want)));
+    } else {
+      int changes = UpdateHosts(client, network.name, true, have.dhcp_hosts, want.dhcp_hosts) +
+                    UpdateHosts(client, network.name, false, have.dns_hosts, want.dns_hosts);
+      if (changes > 0)
+        actions.push_back(
+            fmt::format("network {}: {} host entries updated live", network.name, changes));
+      if (!existing->active) {
+        client.StartNetwork(network.name);
+        actions.push_back(fmt::format("network {}: started", network.name));
+      }
+    }
+    if (!existing->autostart) client.SetAutostart(network.name, true);
+  }
+  return actions;
+}
+
+std::map<std::string, std::set<std::string>> RunningDomainsFromLibvirt(LibvirtClient& client,
+                                                                       const Config& config) {
+  HookIndex index = BuildHookIndex(config);
+  std::map<std::string, std::set<std::string>> domains;
+  for (const auto& domain : client.RunningDomains()) {
+    auto hosts = HostsOfDomain(index, domain.name, domain.macs);
+    if (!hosts.empty()) domains[domain.name] = hosts;
+  }
+  return domains;
+}
+
+}  // namespace virtnat

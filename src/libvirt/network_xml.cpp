@@ -1,0 +1,129 @@
+#include "libvirt/network_xml.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <pugixml.hpp>
+#include <sstream>
+
+#include "config/diagnostics.h"
+
+namespace virtnat {
+namespace {
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string ToXml(const pugi::xml_document& document) {
+  std::ostringstream out;
+  document.save(out, "  ", pugi::format_indent | pugi::format_no_declaration);
+  return out.str();
+}
+
+int PrefixFromNetmask(const std::string& netmask) {
+  auto mask = Ipv4Address::Parse(netmask);
+  if (!mask) return -1;
+  int length = 0;
+  for (std::uint32_t bit = 1u << 31; bit && (mask->value & bit); bit >>= 1) ++length;
+  return length;
+}
+
+}  // namespace
+
+std::string LibvirtForwardMode(const Network& network) {
+  return network.libvirt_forward.empty() ? "open" : network.libvirt_forward;
+}
+
+std::string DhcpHostXml(const std::string& mac, const std::string& name, const std::string& ip) {
+  return fmt::format("<host mac='{}' name='{}' ip='{}'/>", Lower(mac), name, ip);
+}
+
+std::string DnsHostXml(const std::string& ip, const std::string& hostname) {
+  return fmt::format("<host ip='{}'><hostname>{}</hostname></host>", ip, hostname);
+}
+
+std::string RenderNetworkXml(const Network& network) {
+  pugi::xml_document document;
+  auto root = document.append_child("network");
+  root.append_child("name").text().set(network.name.c_str());
+  root.append_child("forward").append_attribute("mode") = LibvirtForwardMode(network).c_str();
+  auto bridge = root.append_child("bridge");
+  bridge.append_attribute("name") = network.bridge.c_str();
+  bridge.append_attribute("stp") = "on";
+  bridge.append_attribute("delay") = "0";
+  if (!network.domain.empty()) {
+    auto domain = root.append_child("domain");
+    domain.append_attribute("name") = network.domain.c_str();
+    domain.append_attribute("localOnly") = "yes";
+  }
+  if (!network.hosts.empty()) {
+    auto dns = root.append_child("dns");
+    for (const auto& host : network.hosts) {
+      auto entry = dns.append_child("host");
+      entry.append_attribute("ip") = host.address.ToString().c_str();
+      entry.append_child("hostname").text().set(host.name.c_str());
+    }
+  }
+  auto ip = root.append_child("ip");
+  ip.append_attribute("address") = network.address.address.ToString().c_str();
+  ip.append_attribute("prefix") = network.address.length;
+  auto dhcp = ip.append_child("dhcp");
+  if (network.dhcp_range) {
+    auto range = dhcp.append_child("range");
+    range.append_attribute("start") = network.dhcp_range->first.ToString().c_str();
+    range.append_attribute("end") = network.dhcp_range->last.ToString().c_str();
+  }
+  for (const auto& host : network.hosts) {
+    if (host.mac == MacAddress{}) continue;  // libvirt needs a MAC for a static lease
+    auto entry = dhcp.append_child("host");
+    entry.append_attribute("mac") = Lower(host.mac.ToString()).c_str();
+    entry.append_attribute("name") = network.Fqdn(host).c_str();
+    entry.append_attribute("ip") = host.address.ToString().c_str();
+  }
+  if (!dhcp.first_child()) ip.remove_child(dhcp);
+  return ToXml(document);
+}
+
+LibvirtNetworkFacts DesiredNetworkFacts(const Network& network) {
+  return ParseNetworkFacts(RenderNetworkXml(network));
+}
+
+LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml) {
+  pugi::xml_document document;
+  auto result = document.load_string(xml.c_str());
+  if (!result)
+    throw RuntimeFailure(
+        fmt::format("libvirt returned unreadable network XML: {}", result.description()));
+  auto root = document.child("network");
+  LibvirtNetworkFacts facts;
+  facts.name = root.child_value("name");
+  auto forward = root.child("forward");
+  facts.forward_mode = forward ? forward.attribute("mode").as_string("nat") : "";
+  facts.bridge = root.child("bridge").attribute("name").as_string();
+  facts.domain = root.child("domain").attribute("name").as_string();
+  for (auto host : root.child("dns").children("host"))
+    for (auto hostname : host.children("hostname"))
+      facts.dns_hosts.insert(DnsHostXml(host.attribute("ip").as_string(), hostname.child_value()));
+  for (auto ip : root.children("ip")) {
+    std::string family = ip.attribute("family").as_string("ipv4");
+    if (family != "ipv4") continue;
+    int prefix = ip.attribute("prefix") ? ip.attribute("prefix").as_int()
+                                        : PrefixFromNetmask(ip.attribute("netmask").as_string());
+    facts.address = fmt::format("{}/{}", ip.attribute("address").as_string(), prefix);
+    auto dhcp = ip.child("dhcp");
+    if (auto range = dhcp.child("range"))
+      facts.dhcp_range = fmt::format("{}-{}", range.attribute("start").as_string(),
+                                     range.attribute("end").as_string());
+    for (auto host : dhcp.children("host"))
+      facts.dhcp_hosts.insert(DhcpHostXml(host.attribute("mac").as_string(),
+                                          host.attribute("name").as_string(),
+                                          host.attribute("ip").as_string()));
+    break;
+  }
+  return facts;
+}
+
+}  // namespace virtnat

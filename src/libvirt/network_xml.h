@@ -1,0 +1,41 @@
+// libvirt network XML generated from a config network, and the facts virtnat compares when it
+// decides between a live host update and a redefinition (pure: no libvirt calls).
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "model/model.h"
+
+namespace virtnat {
+
+struct LibvirtNetworkFacts {
+  std::string name;
+  std::string forward_mode;  // "open", "nat", "" (isolated) ...
+  std::string bridge;
+  std::string domain;
+  std::string address;  // "10.1.1.1/24"
+  std::string dhcp_range;
+  std::set<std::string> dhcp_hosts;  // "<host mac='..' name='..' ip='..'/>" in canonical form
+  std::set<std::string> dns_hosts;   // "<host ip='..'><hostname>..</hostname></host>"
+
+  // Everything but the host entries: when only those differ, libvirt can update live.
+  bool SameShape(const LibvirtNetworkFacts& other) const {
+    return name == other.name && forward_mode == other.forward_mode && bridge == other.bridge &&
+           domain == other.domain && address == other.address && dhcp_range == other.dhcp_range;
+  }
+};
+
+// The forward mode libvirt gets: "open" when virtnat's table owns NAT, else "nat".
+std::string LibvirtForwardMode(const Network& network);
+
+std::string RenderNetworkXml(const Network& network);
+LibvirtNetworkFacts DesiredNetworkFacts(const Network& network);
+// Throws RuntimeFailure when libvirt's XML cannot be read.
+LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml);
+
+// Canonical XML of one DHCP host and one DNS host entry, as virNetworkUpdate takes them.
+std::string DhcpHostXml(const std::string& mac, const std::string& name, const std::string& ip);
+std::string DnsHostXml(const std::string& ip, const std::string& hostname);
+
+}  // namespace virtnat

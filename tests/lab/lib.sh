@@ -1,0 +1,326 @@
+# shellcheck shell=bash
+# Helpers for the virtnat lab tests. Source it from a test script that got the build
+# folder as $1:
+#
+#   source "$(dirname "$0")/lib.sh" "$1"
+#   lab_start                      # lab up + cleanup trap; temp config and state folders
+#   write_config <<'EOF' ... EOF   # base config (settings + network nat_bridge) + what stdin adds
+#   start_server g1 lxdev01 --tcp 22 --udp 53
+#   expect_reply c1 tcp 198.51.100.1 2222 "lxdev01 22 198.51.100.10"
+#   expect_no_reply c2 tcp 198.51.100.1 2223 timeout
+#   finish                         # prints "N passed, M failed", exits non-zero on a failure
+#
+# Nodes: host g1 g2 lan c1 c2 (or a full namespace name). Output is TAP-like:
+# "ok N - what" / "not ok N - what" with "# " lines of detail.
+
+set -uo pipefail
+
+LAB_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LAB_TESTS_DIR/../.." && pwd)
+LAB_SH="$REPO_DIR/lab/lab.sh"
+
+if [ $# -lt 1 ] || [ ! -d "$1" ]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+BUILD_DIR=$(cd "$1" && pwd)
+VIRTNAT="$BUILD_DIR/virtnat"
+VNPEER="$BUILD_DIR/vnpeer"
+
+# A prefix of our own, so a test never collides with a demo lab or another run.
+export LAB_PREFIX="${LAB_PREFIX:-vnt$$}"
+HOST_NS="$LAB_PREFIX-host"
+TABLE=virtnat
+
+TESTS_RUN=0
+TESTS_PASSED=0
+TESTS_FAILED=0
+SERVER_PIDS=()
+WORK_DIR=""
+CONFIG=""
+CONF_DIR=""
+
+# ------------------------------------------------------------------ reporting
+
+note() { echo "# $*"; }
+
+pass() {
+  TESTS_RUN=$((TESTS_RUN + 1))
+  TESTS_PASSED=$((TESTS_PASSED + 1))
+  echo "ok $TESTS_RUN - $1"
+}
+
+fail() { # DESCRIPTION [DETAIL...]
+  TESTS_RUN=$((TESTS_RUN + 1))
+  TESTS_FAILED=$((TESTS_FAILED + 1))
+  echo "not ok $TESTS_RUN - $1"
+  shift
+  local line
+  for line in "$@"; do
+    while IFS= read -r l; do echo "#   $l"; done <<<"$line"
+  done
+}
+
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0.
+check() {
+  local desc=$1 out rc
+  shift
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    pass "$desc"
+  else
+    fail "$desc" "command: $*" "exit $rc" "$out"
+  fi
+  return $rc
+}
+
+# check_exit DESCRIPTION EXPECTED_STATUS COMMAND...
+check_exit() {
+  local desc=$1 want=$2 out rc
+  shift 2
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -eq "$want" ]; then
+    pass "$desc"
+  else
+    fail "$desc" "command: $*" "exit $rc, expected $want" "$out"
+  fi
+  [ "$rc" -eq "$want" ]
+}
+
+# check_same DESCRIPTION FILE_A FILE_B: the two files are byte-identical.
+check_same() {
+  if cmp -s "$2" "$3"; then
+    pass "$1"
+  else
+    fail "$1" "$(diff -u "$2" "$3" | head -60)"
+  fi
+}
+
+finish() {
+  if [ "$TESTS_FAILED" -gt 0 ] && [ -n "$WORK_DIR" ] && ns_exists "$HOST_NS"; then
+    note "ruleset in $HOST_NS at the end:"
+    ip netns exec "$HOST_NS" nft list ruleset 2>&1 | sed 's/^/#   /'
+  fi
+  echo "1..$TESTS_RUN"
+  echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
+  if [ "$TESTS_FAILED" -gt 0 ] || [ "$TESTS_PASSED" -eq 0 ]; then
+    exit 1
+  fi
+  exit 0
+}
+
+# ------------------------------------------------------------------ the lab
+
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+
+# node_ns NODE: c1 -> ${LAB_PREFIX}-c1; a full namespace name stays as it is.
+node_ns() {
+  case "$1" in
+    host | g1 | g2 | lan | c1 | c2) echo "$LAB_PREFIX-$1" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# in_ns NODE COMMAND...: run a command inside a node.
+in_ns() {
+  local n
+  n=$(node_ns "$1")
+  shift
+  ip netns exec "$n" "$@"
+}
+
+lab_cleanup() {
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${SERVER_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
+  bash "$LAB_SH" down >/dev/null 2>&1 || true
+  if [ -n "$WORK_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then
+    rm -rf "$WORK_DIR"
+  fi
+}
+
+# lab_start: checks the prerequisites, builds the lab, makes the temp config and state folders.
+lab_start() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "# lab tests need root (network namespaces); skipped"
+    exit 77
+  fi
+  local bin
+  for bin in "$VIRTNAT" "$VNPEER"; do
+    if [ ! -x "$bin" ]; then
+      echo "Bail out! $bin is missing (build first)"
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+  done
+  trap lab_cleanup EXIT
+  trap 'exit 130' INT TERM
+  WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/virtnat-lab.XXXXXX")
+  CONF_DIR="$WORK_DIR/etc"
+  CONFIG="$CONF_DIR/virtnat.toml"
+  export VIRTNAT_STATE_DIR="$WORK_DIR/state"
+  mkdir -p "$CONF_DIR" "$VIRTNAT_STATE_DIR"
+  if ! bash "$LAB_SH" up >"$WORK_DIR/lab-up.log" 2>&1; then
+    echo "Bail out! lab.sh up failed:"
+    sed 's/^/# /' "$WORK_DIR/lab-up.log"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  note "lab $LAB_PREFIX is up; config $CONFIG; state $VIRTNAT_STATE_DIR"
+}
+
+# write_config: the lab's base config (settings + the nat network with lxdev01 and
+# lxdev02), followed by whatever TOML arrives on stdin (forwards, usually).
+write_config() {
+  {
+    cat <<'EOF'
+[settings]
+table = "virtnat"
+public_address = "198.51.100.1"
+vm_lifecycle = "ignore"
+
+[[network]]
+name = "nat_bridge"
+mode = "nat"
+provider = "external"
+bridge = "nbr0"
+address = "10.1.1.1/24"
+dhcp_range = "10.1.1.100-10.1.1.254"
+domain = "devops.test"
+mac_prefix = "02:FF:0A:0A:06"
+
+[[network.host]]
+name = "lxdev01"
+address = "10.1.1.28"
+mac = "02:FF:0A:0A:06:1C"
+
+[[network.host]]
+name = "lxdev02"
+address = "10.1.1.29"
+
+EOF
+    if [ ! -t 0 ]; then cat; fi
+  } >"$CONFIG"
+}
+
+# virtnat ARGS...: the product, run inside the lab's host namespace with the test config.
+virtnat() {
+  ip netns exec "$HOST_NS" "$VIRTNAT" --config "$CONFIG" "$@"
+}
+
+# nft_host ARGS...: nft inside the host namespace (read-only use in the tests).
+nft_host() {
+  ip netns exec "$HOST_NS" nft "$@"
+}
+
+# save_table FILE: `nft -s list table inet $TABLE` in the host namespace into FILE;
+# fails (and leaves the error in FILE) when the table cannot be listed.
+save_table() {
+  nft_host -s list table inet "$TABLE" >"$1" 2>&1
+}
+
+# start_server NODE NAME [--tcp PORTLIST] [--udp PORTLIST]: a vnpeer server in the
+# background; returns once it has bound every port.
+start_server() {
+  local node=$1 name=$2 log
+  shift 2
+  log="$WORK_DIR/server-$node-$name.log"
+  ip netns exec "$(node_ns "$node")" "$VNPEER" serve --name "$name" "$@" >"$log" 2>&1 &
+  SERVER_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q "^ready " "$log" 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "${SERVER_PIDS[-1]}" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "Bail out! vnpeer server $name in $node did not start:"
+  sed 's/^/# /' "$log"
+  exit 1
+}
+
+# peer_connect NODE PROTO ADDR PORT [TIMEOUT_MS [VNPEER OPTIONS...]]: prints what
+# vnpeer connect printed (e.g. extra options --sport 40000 or --bind ADDR).
+peer_connect() {
+  local node=$1 proto=$2 addr=$3 port=$4 timeout=${5:-1500}
+  shift 4
+  [ $# -gt 0 ] && shift
+  ip netns exec "$(node_ns "$node")" "$VNPEER" connect "--$proto" "$addr" "$port" --timeout-ms "$timeout" "$@" 2>&1
+}
+
+# expect_reply NODE PROTO ADDR PORT EXPECTED_SUBSTRING [DESCRIPTION]
+expect_reply() {
+  local node=$1 proto=$2 addr=$3 port=$4 want=$5 out rc
+  local desc=${6:-"$node -> $proto $addr:$port answers '$want'"}
+  out=$(peer_connect "$node" "$proto" "$addr" "$port" 2000)
+  rc=$?
+  if [ $rc -eq 0 ] && [[ "$out" == *"$want"* ]]; then
+    pass "$desc (got: $out)"
+    return 0
+  fi
+  fail "$desc" "expected a reply containing '$want', got: $out (exit $rc)"
+  return 1
+}
+
+# expect_no_reply NODE PROTO ADDR PORT [MODE] [DESCRIPTION]
+#   MODE any (default): timeout, refused or unreachable all count as "nothing";
+#   timeout: must get nothing at all (dropped); rejected: must be refused or unreachable.
+expect_no_reply() {
+  local node=$1 proto=$2 addr=$3 port=$4 mode=${5:-any} out rc ok=0
+  local desc=${6:-"$node -> $proto $addr:$port gets nothing ($mode)"}
+  out=$(peer_connect "$node" "$proto" "$addr" "$port" 1500)
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    case "$mode:$out" in
+      any:timeout | any:refused | any:unreachable) ok=1 ;;
+      timeout:timeout) ok=1 ;;
+      rejected:refused | rejected:unreachable) ok=1 ;;
+    esac
+  fi
+  if [ $ok -eq 1 ]; then
+    pass "$desc (got: $out)"
+    return 0
+  fi
+  fail "$desc" "expected no reply ($mode), got: $out (exit $rc)"
+  return 1
+}
+
+# forward_packets STATUS_JSON_FILE PORT: the packet count that `virtnat status --json`
+# reports for the forward whose public port (or range) covers PORT; empty if none.
+# Looks at every JSON object that has a "packets" field and a public port field
+# ("port", "public_port" or "listen_port"; a number, "2222" or "8000-8002").
+forward_packets() {
+  if command -v jq >/dev/null 2>&1; then
+    jq -r --argjson p "$2" '
+      [ .. | objects | select(has("packets"))
+        | select((.public_port // .listen_port // .port) as $v
+                 | ($v | tostring | split("-") | map(tonumber)) as $r
+                 | ($r[0] <= $p and $p <= ($r[1] // $r[0])))
+        | .packets ] | add // empty' "$1"
+  else
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1])); port = int(sys.argv[2]); total = None
+def walk(o):
+    global total
+    if isinstance(o, dict):
+        v = o.get("public_port", o.get("listen_port", o.get("port")))
+        if "packets" in o and v is not None:
+            r = [int(x) for x in str(v).split("-")]
+            if r[0] <= port <= r[-1]:
+                total = (total or 0) + int(o["packets"])
+        for x in o.values(): walk(x)
+    elif isinstance(o, list):
+        for x in o: walk(x)
+walk(data)
+print("" if total is None else total)
+PY
+  fi
+}
