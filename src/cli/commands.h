@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/forward_spec.h"
+#include "importers/init_config.h"
 
 namespace virtnat {
 
@@ -38,6 +39,11 @@ int CommandHookInstall(const GlobalOptions& options, const std::filesystem::path
 int CommandHookUninstall(const GlobalOptions& options, const std::filesystem::path& hooks_dir);
 int CommandHook(const GlobalOptions& options, const std::string& kind,
                 const std::vector<std::string>& arguments);
+// Starting configs (setup_commands.cpp).
+int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force,
+                bool to_stdout);
+int CommandImportHookQemu(const GlobalOptions& options, const std::filesystem::path& file,
+                          bool write);
 // The libvirt URI to use: --connect, else the config's settings.libvirt_uri.
 std::string LibvirtUri(const GlobalOptions& options);
 

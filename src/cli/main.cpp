@@ -222,6 +222,48 @@ int main(int argc, char** argv) {
     });
   }
 
+  InitOptions init;
+  bool init_force = false, init_stdout = false, no_default_nodes = false;
+  CLI::App* init_command = app.add_subcommand(
+      "init", "write a starting config with vm-tools' defaults (44 hosts from .5)");
+  init_command->add_option("--bridge", init.bridge, "bridge name")->capture_default_str();
+  init_command->add_option("--domain", init.domain, "DNS domain")->capture_default_str();
+  init_command->add_option("--mac-prefix", init.mac_prefix, "five MAC bytes")
+      ->capture_default_str();
+  init_command->add_option("--network", init.network, "first three octets")
+      ->capture_default_str();
+  init_command->add_option("--nodes", init.nodes, "extra host names, comma separated")
+      ->delimiter(',');
+  init_command->add_flag("--no-default-nodes", no_default_nodes, "only the --nodes hosts");
+  init_command->add_option("--provider", init.provider, "external, libvirt or standalone")
+      ->capture_default_str();
+  init_command->add_option("--public-address", init.public_address,
+                           "default listen address of forwards");
+  init_command->add_flag("--force", init_force, "replace an existing config file");
+  init_command->add_flag("--stdout", init_stdout, "print the config instead of writing it");
+  init_command->footer(
+      "Examples:\n  virtnat init --provider libvirt --public-address 198.51.100.1\n"
+      "  virtnat init --network 10.2.2 --nodes web1,web2 --no-default-nodes --stdout");
+  init_command->callback([&] {
+    run = [&] {
+      init.default_nodes = !no_default_nodes;
+      return CommandInit(options, init, init_force, init_stdout);
+    };
+  });
+
+  CLI::App* import = app.add_subcommand("import", "convert another tool's config to forwards");
+  import->require_subcommand(1);
+  std::string import_file;
+  bool import_write = false;
+  CLI::App* hook_qemu = import->add_subcommand(
+      "libvirt-hook-qemu", "hooks.json or config.json of libvirt-hook-qemu -> [[forward]] TOML");
+  hook_qemu->add_option("file", import_file, "the JSON file")->required();
+  hook_qemu->add_flag("--write", import_write, "write conf.d/40-imported.toml instead of printing");
+  hook_qemu->footer(
+      "Example:\n  virtnat import libvirt-hook-qemu /etc/libvirt/hooks/hooks.json --write");
+  hook_qemu->callback(
+      [&] { run = [&] { return CommandImportHookQemu(options, import_file, import_write); }; });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForAllHelp& help) {
