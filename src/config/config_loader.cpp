@@ -258,10 +258,6 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
                                             {"bridged", NetworkMode::kBridged}},
                                            diagnostics)) {
     network.mode = *mode;
-    if (*mode != NetworkMode::kNat)
-      diagnostics.Error(reader.Where("mode"),
-                        fmt::format("mode '{}' is not supported yet; this version supports 'nat'",
-                                    ToString(*mode)));
   }
   if (auto provider = ParseChoice<NetworkProvider>(reader, "provider",
                                                    {{"external", NetworkProvider::kExternal},
@@ -273,6 +269,20 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
       diagnostics.Error(reader.Where("provider"),
                         "provider 'standalone' is not supported yet; this version supports "
                         "'external' (the bridge exists already) and 'libvirt'");
+  }
+  if (auto uplink = reader.String("uplink")) {
+    network.uplink = *uplink;
+    if (network.mode != NetworkMode::kBridged)
+      diagnostics.Error(reader.Where("uplink"),
+                        "only a network with mode = \"bridged\" has an "
+                        "uplink");
+    else if (!IsValidInterfaceName(*uplink))
+      diagnostics.Error(reader.Where("uplink"),
+                        fmt::format("'{}' is not a valid interface name", *uplink));
+  } else if (network.mode == NetworkMode::kBridged) {
+    diagnostics.Error(reader.WhereTable(),
+                      "missing key 'uplink' (mode \"bridged\" enslaves "
+                      "this interface to the bridge)");
   }
   if (auto define = reader.Bool("define")) {
     network.define = *define;
@@ -300,9 +310,10 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
                                     "or spaces)",
                                     *bridge));
   }
-  if (auto address = reader.String("address", true)) {
+  // A bridged network's guests live on the LAN: the host needs no address of its own there.
+  if (auto address = reader.String("address", network.mode != NetworkMode::kBridged)) {
     if (auto parsed = Ipv4Interface::Parse(*address))
-      network.address = *parsed;
+      network.address = *parsed, network.has_address = true;
     else
       diagnostics.Error(reader.Where("address"),
                         fmt::format("'{}' is not a host address with prefix like 10.1.1.1/24 "

@@ -32,6 +32,7 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
   }
   for (std::size_t i = 0; i < config.networks.size(); ++i)
     for (std::size_t j = 0; j < i; ++j) {
+      if (!config.networks[i].has_address || !config.networks[j].has_address) continue;
       auto a = config.networks[i].address.Subnet(), b = config.networks[j].address.Subnet();
       int shorter = std::min(a.length, b.length);
       Ipv4Prefix common{a.network, shorter};
@@ -43,6 +44,15 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
     }
 
   for (auto& network : config.networks) {
+    if (!network.has_address) {
+      if (!network.hosts.empty())
+        diagnostics.Error(FieldOf(network.where, "host"),
+                          "hosts need the network's address (its subnet); add 'address'");
+      if (network.dhcp_range)
+        diagnostics.Error(FieldOf(network.where, "dhcp_range"),
+                          "a bridged network without 'address' gets DHCP from the LAN");
+      continue;
+    }
     Ipv4Prefix subnet = network.address.Subnet();
     std::uint32_t broadcast = subnet.network.value | ~subnet.Mask();
     if (network.address.address == subnet.network || network.address.address.value == broadcast)
@@ -129,14 +139,27 @@ void ResolveForwards(Config& config, Diagnostics& diagnostics) {
       }
       forward.target = host->address;
       forward.network = network->name;
+      if (!network->AcceptsForwards())
+        diagnostics.Error(FieldOf(forward.where, "host"),
+                          fmt::format("host '{}' is on network '{}' with mode {}, which takes no "
+                                      "forwards",
+                                      forward.host, network->name, ToString(network->mode)));
     } else if (forward.target.value != 0) {
       auto [network, host] = config.FindHostByAddress(forward.target);
       if (host) {
         forward.network = network->name;
       } else {
         for (const auto& candidate : config.networks)
-          if (candidate.address.Subnet().Contains(forward.target)) forward.network = candidate.name;
+          if (candidate.has_address && candidate.address.Subnet().Contains(forward.target))
+            forward.network = candidate.name;
       }
+      if (const Network* owner = config.FindNetwork(forward.network);
+          owner && !owner->AcceptsForwards())
+        diagnostics.Error(
+            FieldOf(forward.where, "address"),
+            fmt::format("{} is on network '{}' with mode {}, which takes no "
+                        "forwards",
+                        forward.target.ToString(), owner->name, ToString(owner->mode)));
       for (const auto& candidate : config.networks)
         if (candidate.address.address == forward.target)
           diagnostics.Error(FieldOf(forward.where, "address"),

@@ -89,36 +89,70 @@ void RenderChains(const Config& config, std::string& out) {
     out += "\t}\n\n";
   }
 
-  // Filtering of routed traffic for NAT networks, in the order libvirt uses. Networks whose
-  // firewall libvirt owns get no rules here.
-  std::vector<const Network*> owned;
+  // Filtering of routed traffic, by mode, in the order libvirt uses. Networks whose firewall
+  // libvirt owns, and mode open and bridged networks, get no rules here.
+  std::vector<const Network*> filtered;
   for (const auto& network : config.networks)
-    if (network.VirtnatOwnsFirewall()) owned.push_back(&network);
+    if (network.VirtnatOwnsFirewall() && network.ServesDhcp()) filtered.push_back(&network);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += "\t\tct status dnat accept comment \"connections virtnat forwarded\"\n";
   out += "\t\tct state established,related accept\n";
-  for (const Network* network : owned)
+  for (const Network* network : filtered)
     out += fmt::format("\t\tiifname {0} oifname {0} accept comment \"{1}: between guests\"\n",
                        Quote(network->bridge), network->name);
-  for (const Network* network : owned)
+  for (const Network* network : filtered) {
+    if (network->mode == NetworkMode::kRouted)
+      out += fmt::format(
+          "\t\toifname {} ip daddr {} accept comment \"{}: routed: the outside may reach the "
+          "guests\"\n",
+          Quote(network->bridge), network->address.Subnet().ToString(), network->name);
     out +=
         fmt::format("\t\toifname {} reject comment \"{}: no new connections into the network\"\n",
                     Quote(network->bridge), network->name);
-  for (const Network* network : owned)
-    out += fmt::format(
-        "\t\tiifname {0} ip saddr {1} accept comment \"{2}: guests to the outside\"\n"
-        "\t\tiifname {0} reject comment \"{2}: spoofed source\"\n",
-        Quote(network->bridge), network->address.Subnet().ToString(), network->name);
+  }
+  for (const Network* network : filtered) {
+    if (network->mode != NetworkMode::kIsolated)
+      out += fmt::format(
+          "\t\tiifname {0} ip saddr {1} accept comment \"{2}: guests to the "
+          "outside\"\n",
+          Quote(network->bridge), network->address.Subnet().ToString(), network->name);
+    out += fmt::format("\t\tiifname {} reject comment \"{}: {}\"\n", Quote(network->bridge),
+                       network->name,
+                       network->mode == NetworkMode::kIsolated ? "isolated: guests stay inside"
+                                                               : "spoofed source");
+  }
   out += "\t}\n\n";
 
-  // Masquerade guests leaving their subnet, and hairpin connections within it.
+  // DNS and DHCP of the networks whose dnsmasq runs on the host: guests reach it, the rest of
+  // the world does not.
+  std::vector<const Network*> served;
+  for (const auto& network : config.networks)
+    if (network.provider != NetworkProvider::kExternal && network.ServesDhcp() &&
+        network.has_address && network.VirtnatOwnsFirewall())
+      served.push_back(&network);
+  if (!served.empty()) {
+    out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
+    for (const Network* network : served)
+      out += fmt::format(
+          "\t\tiifname {0} meta l4proto {{ tcp, udp }} th dport 53 accept comment \"{1}: DNS "
+          "for guests\"\n"
+          "\t\tiifname {0} udp dport 67 accept comment \"{1}: DHCP for guests\"\n"
+          "\t\tiifname != {0} ip daddr {2} meta l4proto {{ tcp, udp }} th dport {{ 53, 67 }} "
+          "drop comment \"{1}: dnsmasq serves the guests only\"\n",
+          Quote(network->bridge), network->name, network->address.address.ToString());
+    out += "\t}\n\n";
+  }
+
+  // Masquerade guests of NAT networks leaving their subnet, and hairpin connections.
   out += "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n";
   for (const auto& network : config.networks) {
+    if (!network.has_address || !network.AcceptsForwards() || network.mode == NetworkMode::kOpen)
+      continue;
     std::string subnet = network.address.Subnet().ToString();
     out += fmt::format(
         "\t\tct status dnat ip saddr {0} ip daddr {0} masquerade comment \"{1}: hairpin\"\n",
         subnet, network.name);
-    if (!network.VirtnatOwnsFirewall()) continue;
+    if (!network.VirtnatOwnsFirewall() || network.mode != NetworkMode::kNat) continue;
     out += fmt::format(
         "\t\tip saddr {0} ip daddr {{ 224.0.0.0/24, 255.255.255.255 }} return comment \"{1}: "
         "multicast and broadcast stay local\"\n",

@@ -34,6 +34,8 @@ int PrefixFromNetmask(const std::string& netmask) {
 }  // namespace
 
 std::string LibvirtForwardMode(const Network& network) {
+  if (network.mode == NetworkMode::kBridged) return "bridge";
+  // virtnat's table implements nat, routed and isolated: libvirt must add no rules.
   return network.libvirt_forward.empty() ? "open" : network.libvirt_forward;
 }
 
@@ -52,6 +54,7 @@ std::string RenderNetworkXml(const Network& network) {
   root.append_child("forward").append_attribute("mode") = LibvirtForwardMode(network).c_str();
   auto bridge = root.append_child("bridge");
   bridge.append_attribute("name") = network.bridge.c_str();
+  if (network.mode == NetworkMode::kBridged) return ToXml(document);  // the LAN serves DHCP
   bridge.append_attribute("stp") = "on";
   bridge.append_attribute("delay") = "0";
   if (!network.domain.empty()) {

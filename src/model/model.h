@@ -44,7 +44,9 @@ struct Network {
   NetworkMode mode = NetworkMode::kNat;
   NetworkProvider provider = NetworkProvider::kExternal;
   std::string bridge;
-  Ipv4Interface address;  // host address + prefix; defines the subnet
+  Ipv4Interface address;     // host address + prefix; defines the subnet
+  bool has_address = false;  // false only for mode bridged without an address
+  std::string uplink;        // mode bridged: the LAN interface enslaved to the bridge
   std::optional<Ipv4Range> dhcp_range;
   std::string domain;
   std::optional<std::string> mac_prefix;
@@ -62,6 +64,12 @@ struct Network {
   bool VirtnatOwnsFirewall() const {
     return provider != NetworkProvider::kLibvirt || (define && libvirt_forward.empty());
   }
+  // Modes whose guests may be reached through forwards.
+  bool AcceptsForwards() const {
+    return mode == NetworkMode::kNat || mode == NetworkMode::kRouted || mode == NetworkMode::kOpen;
+  }
+  // Modes with virtnat's (or libvirt's) DHCP and DNS on the bridge.
+  bool ServesDhcp() const { return mode != NetworkMode::kBridged && mode != NetworkMode::kOpen; }
 
   std::string Fqdn(const Host& host) const {
     return domain.empty() ? host.name : host.name + "." + domain;
