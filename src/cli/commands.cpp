@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/table_printer.h"
@@ -141,6 +142,33 @@ struct Candidate {
   std::string cli_text;
 };
 
+// Errors of the forward built from the command line speak of the arguments, not of the
+// in-memory file they were checked in.
+std::string ArgumentErrors(const Diagnostics& diagnostics, const fs::path& cli_path,
+                           const std::string& field, const char* verb) {
+  static const std::map<std::string, std::string> kArgument = {
+      {"host", "HOST"},           {"address", "HOST"},
+      {"port", "PUBLICPORT"},     {"to_port", "PORT"},
+      {"protocol", "--protocol"}, {"listen", "--listen"},
+      {"source", "--source"},     {"description", "--description"}};
+  std::string text;
+  for (const auto& error : diagnostics.errors()) {
+    std::string line;
+    if (error.where.file == cli_path.string() && error.where.field.starts_with(field + ".")) {
+      std::string key = error.where.field.substr(field.size() + 1);
+      auto argument = kArgument.find(key);
+      line = fmt::format("virtnat: forward {}: {}: {}", verb,
+                         argument == kArgument.end() ? key : argument->second, error.message);
+    } else if (error.where.file == cli_path.string() && error.where.field == field) {
+      line = fmt::format("virtnat: forward {}: {}", verb, error.message);
+    } else {
+      line = error.ToString();
+    }
+    text += (text.empty() ? "" : "\n") + line;
+  }
+  return text;
+}
+
 // For removal only the errors of the new forward itself count (it conflicts with the one
 // being removed by design).
 Candidate BuildCandidate(const GlobalOptions& options, const ForwardSpec& spec,
@@ -173,10 +201,10 @@ Candidate BuildCandidate(const GlobalOptions& options, const ForwardSpec& spec,
       if (error.where.file == cli_path.string() && error.where.field.starts_with(field + ".") &&
           error.message.find("already forwarded") == std::string::npos)
         own.Error(error.where, error.message);
-    if (own.HasErrors()) throw BadInput(FormatErrors(own));
+    if (own.HasErrors()) throw BadInput(ArgumentErrors(own, cli_path, field, "remove"));
     return candidate;
   }
-  if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
+  if (diagnostics.HasErrors()) throw BadInput(ArgumentErrors(diagnostics, cli_path, field, "add"));
   return candidate;
 }
 

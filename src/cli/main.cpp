@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "config/config_loader.h"
@@ -43,6 +44,40 @@ void AddForwardOptions(CLI::App* command, ForwardSpec& spec, std::string& target
                       "address clients connect to (default settings.public_address; * = any)");
   command->add_option("--source", spec.sources, "allowed client network (repeatable)");
   command->add_option("--description", spec.description, "free text shown by status");
+}
+
+// CLI11 reports a mistyped command as "A subcommand is required"; name the word instead.
+std::optional<std::string> UnknownCommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    std::string token = argv[i];
+    if (token == "--") break;
+    if (token.starts_with("-")) {
+      if (token.find('=') != std::string::npos) continue;
+      for (CLI::App* scope = current; scope; scope = scope->get_parent()) {
+        const CLI::Option* option = scope->get_option_no_throw(token);
+        if (option) {
+          if (option->get_expected_min() > 0) ++i;  // skip the option's value
+          break;
+        }
+      }
+      continue;
+    }
+    CLI::App* sub = nullptr;
+    for (CLI::App* candidate : current->get_subcommands([](CLI::App*) { return true; }))
+      if (candidate->get_name() == token) sub = candidate;
+    if (sub) {
+      current = sub;
+      path += (path.empty() ? "" : " ") + token;
+      continue;
+    }
+    if (current->get_require_subcommand_min() > 0)
+      return fmt::format("unknown command '{}'{}", token,
+                         path.empty() ? "" : fmt::format(" for '{}'", path));
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -230,8 +265,7 @@ int main(int argc, char** argv) {
   init_command->add_option("--domain", init.domain, "DNS domain")->capture_default_str();
   init_command->add_option("--mac-prefix", init.mac_prefix, "five MAC bytes")
       ->capture_default_str();
-  init_command->add_option("--network", init.network, "first three octets")
-      ->capture_default_str();
+  init_command->add_option("--network", init.network, "first three octets")->capture_default_str();
   init_command->add_option("--nodes", init.nodes, "extra host names, comma separated")
       ->delimiter(',');
   init_command->add_flag("--no-default-nodes", no_default_nodes, "only the --nodes hosts");
@@ -274,6 +308,10 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const CLI::ParseError& error) {
     if (error.get_exit_code() == 0) return 0;
+    if (auto unknown = UnknownCommand(app, argc, argv)) {
+      std::cerr << "virtnat: " << *unknown << " (see virtnat --help)\n";
+      return 2;
+    }
     std::cerr << "virtnat: " << OneLine(error.what()) << " (see virtnat --help)\n";
     return 2;
   }

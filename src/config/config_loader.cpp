@@ -458,8 +458,8 @@ std::vector<ConfigSource> ReadConfigSources(const fs::path& main_file) {
   };
   std::error_code error;
   if (!fs::is_regular_file(main_file, error))
-    throw BadInput(
-        fmt::format("{}: config file does not exist (give --config FILE)", main_file.string()));
+    throw BadInput(fmt::format("virtnat: {}: config file does not exist (give --config FILE)",
+                               main_file.string()));
   std::vector<ConfigSource> sources{read(main_file)};
   fs::path conf_d = main_file.parent_path() / "conf.d";
   if (fs::is_directory(conf_d, error)) {

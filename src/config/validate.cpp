@@ -45,6 +45,7 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
 
   for (auto& network : config.networks) {
     if (!network.has_address) {
+      if (network.mode != NetworkMode::kBridged) continue;  // the address error says it all
       if (!network.hosts.empty())
         diagnostics.Error(FieldOf(network.where, "host"),
                           "hosts need the network's address (its subnet); add 'address'");

@@ -29,15 +29,34 @@ bool IptablesChainExists() {
   return RunProgram({kIptables, "-w", "-n", "-L", kIptablesChain}).exit_status == 0;
 }
 
-// Handles of the shim rules in libvirt's nftables chain.
-std::vector<long long> NftShimHandles(Nftables& nft) {
-  std::vector<long long> handles;
+struct NftChainState {
+  std::vector<long long> shim_handles;
+  bool shim_first = false;  // libvirt re-creates its rules at the top: ours must stay above
+};
+
+NftChainState ReadNftChain(Nftables& nft) {
+  NftChainState state;
   auto listing = nft.ListJson(kNftChain);
-  if (!listing) return handles;
-  for (const auto& item : listing->value("nftables", nlohmann::json::array()))
-    if (item.contains("rule") && item["rule"].value("comment", "").starts_with(kShimTag))
-      handles.push_back(item["rule"].value("handle", 0ll));
-  return handles;
+  if (!listing) return state;
+  bool first = true;
+  for (const auto& item : listing->value("nftables", nlohmann::json::array())) {
+    if (!item.contains("rule")) continue;
+    bool shim = item["rule"].value("comment", "").starts_with(kShimTag);
+    if (shim) state.shim_handles.push_back(item["rule"].value("handle", 0ll));
+    if (first) state.shim_first = shim;
+    first = false;
+  }
+  return state;
+}
+
+// True when the first rule of LIBVIRT_FWI is the shim.
+bool IptablesShimFirst() {
+  auto listing = RunProgram({kIptables, "-w", "-S", kIptablesChain});
+  if (listing.exit_status != 0) return false;
+  std::size_t first_rule = listing.output.find("\n-A ");
+  if (first_rule == std::string::npos) return false;
+  std::size_t end = listing.output.find('\n', first_rule + 1);
+  return listing.output.substr(first_rule, end - first_rule).find(kShimTag) != std::string::npos;
 }
 
 }  // namespace
@@ -51,9 +70,9 @@ LibvirtFirewallBackend LibvirtShim::Detect() {
 bool LibvirtShim::Present() {
   switch (Detect()) {
     case LibvirtFirewallBackend::kNftables:
-      return !NftShimHandles(nft_).empty();
+      return ReadNftChain(nft_).shim_first;
     case LibvirtFirewallBackend::kIptables:
-      return RunProgram(IptablesRule("-C")).exit_status == 0;
+      return IptablesShimFirst();
     case LibvirtFirewallBackend::kNone:
       return false;
   }
@@ -62,20 +81,34 @@ bool LibvirtShim::Present() {
 
 std::string LibvirtShim::Ensure() {
   switch (Detect()) {
-    case LibvirtFirewallBackend::kNftables:
-      if (!NftShimHandles(nft_).empty()) return "";
-      nft_.Run(fmt::format(
+    case LibvirtFirewallBackend::kNftables: {
+      NftChainState chain = ReadNftChain(nft_);
+      if (chain.shim_first) return "";
+      std::string commands;
+      for (long long handle : chain.shim_handles)
+        commands += fmt::format("delete rule ip libvirt_network guest_input handle {}\n", handle);
+      commands += fmt::format(
           "insert rule ip libvirt_network guest_input ct status dnat counter accept comment "
           "\"{}\"\n",
-          kComment));
-      return "added the shim rule to libvirt's chain ip libvirt_network guest_input";
+          kComment);
+      nft_.Run(commands);  // one transaction: never a moment without the shim
+      return chain.shim_handles.empty()
+                 ? "added the shim rule to libvirt's chain ip libvirt_network guest_input"
+                 : "moved the shim rule back to the top of ip libvirt_network guest_input";
+    }
     case LibvirtFirewallBackend::kIptables: {
-      if (RunProgram(IptablesRule("-C")).exit_status == 0) return "";
+      if (IptablesShimFirst()) return "";
+      // A copy below libvirt's reject is useless: remove it, then insert at the top.
+      bool moved = false;
+      for (int i = 0; i < 16 && RunProgram(IptablesRule("-C")).exit_status == 0; ++i)
+        moved = RunProgram(IptablesRule("-D")).exit_status == 0 || moved;
       auto result = RunProgram(IptablesRule("-I", true));
       if (result.exit_status != 0)
         throw RuntimeFailure(fmt::format("cannot add the shim rule to libvirt's chain {}: {}",
                                          kIptablesChain, result.output));
-      return fmt::format("added the shim rule to libvirt's iptables chain {}", kIptablesChain);
+      return fmt::format("{} the shim rule {} libvirt's iptables chain {}",
+                         moved ? "moved" : "added", moved ? "back to the top of" : "to",
+                         kIptablesChain);
     }
     case LibvirtFirewallBackend::kNone:
       return "";
@@ -85,7 +118,7 @@ std::string LibvirtShim::Ensure() {
 
 bool LibvirtShim::Remove() {
   bool removed = false;
-  for (long long handle : NftShimHandles(nft_)) {
+  for (long long handle : ReadNftChain(nft_).shim_handles) {
     nft_.Run(fmt::format("delete rule ip libvirt_network guest_input handle {}\n", handle));
     removed = true;
   }

@@ -17,11 +17,13 @@ class LibvirtShim {
   explicit LibvirtShim(Nftables& nft) : nft_(nft) {}
 
   LibvirtFirewallBackend Detect();
-  // Adds the rule when libvirt's chain exists and lacks it. Returns a description of what
+  // Makes the rule the first of libvirt's chain when that chain exists (libvirt inserts its
+  // own rules at the top whenever it re-creates them). Returns a description of what
   // was done ("" when nothing was needed). Throws RuntimeFailure.
   std::string Ensure();
   // Removes every copy of the rule. Returns true if one was removed.
   bool Remove();
+  // True when the rule is the first of libvirt's chain.
   bool Present();
 
   static constexpr const char* kComment = "virtnat-shim: accept connections virtnat forwarded";

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "firewall/conntrack.h"
+
 namespace virtnat {
 namespace {
 
@@ -75,15 +77,25 @@ FirewallChange NftablesFirewall::Apply(const DesiredState& state) {
     ElementChanges changes = CompareElements(kernel.elements, desired.elements);
     if (changes.added + changes.removed > 0)
       nft_.Run(RenderElementChanges(table_, changes.remove, changes.add));
+    ForgetClosed(changes.remove);
     change.added = changes.added;
     change.removed = changes.removed;
     return change;
   }
   nft_.Run(RenderReplace(desired));
+  ForgetClosed(CompareElements(kernel.elements, desired.elements).remove);
   change.replaced = true;
   for (const auto& [set, elements] : desired.elements) change.added += elements.size();
   state_.WriteAppliedFingerprint(table_, ReadKernel().fingerprint + " " + desired.skeleton_hash);
   return change;
+}
+
+void NftablesFirewall::ForgetClosed(const NftElements& removed) {
+  std::vector<std::string> closed;
+  for (const char* set : {nftset::kDnat, nftset::kDnatAny})
+    if (auto found = removed.find(set); found != removed.end())
+      closed.insert(closed.end(), found->second.begin(), found->second.end());
+  ForgetConnections(ParseClosedMappings(closed));
 }
 
 std::vector<TrafficCounters> NftablesFirewall::ReadCounters(const DesiredState& state) {

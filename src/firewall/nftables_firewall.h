@@ -27,6 +27,9 @@ class NftablesFirewall : public Firewall {
   // virtnat itself installed (nobody edited its chains since).
   bool LayoutMatches(const KernelTable& kernel, const NftRuleset& desired) const;
 
+  // Ends tracked connections of DNAT elements that were removed.
+  void ForgetClosed(const NftElements& removed);
+
   std::string table_;
   const StateDir& state_;
   Nftables nft_;

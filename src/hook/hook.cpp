@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "config/diagnostics.h"
+#include "firewall/conntrack.h"
 #include "firewall/libvirt_shim.h"
 #include "firewall/nft_ruleset.h"
 #include "firewall/nftables.h"
@@ -72,6 +73,12 @@ void SetDomainRunning(const StateDir& state, const std::string& table, const std
   if (!commands.empty()) {
     Nftables nft;
     nft.Run(commands);
+  }
+  if (!running) {
+    std::vector<std::string> closed;
+    for (const auto& host : changed)
+      for (const auto& [set, element] : host.elements) closed.push_back(element);
+    ForgetConnections(ParseClosedMappings(closed));
   }
   state.WriteRunningDomains(domains);
 }

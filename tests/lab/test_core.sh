@@ -140,10 +140,13 @@ check "virtnat forward add lxdev02:53 5354 --protocol udp" virtnat forward add l
 check "udp 5354 works from c1's source port 40000" peer_connect c1 udp 198.51.100.1 5354 1500 --sport 40000
 check "virtnat forward remove lxdev02:53 5354 --protocol udp" virtnat forward remove lxdev02:53 5354 --protocol udp
 expect_no_reply c1 udp 198.51.100.1 5354 any "after removing the udp forward, a new udp flow to 5354 gets nothing"
-# Not counted: the same client port again. Its conntrack entry (30 s idle, 120 s once
-# assured) still holds the old DNAT, so it reaches the guest unless virtnat also drops or
-# flushes the removed forward's connections.
-note "info: after removing the udp forward, the old flow (c1 port 40000) -> 198.51.100.1:5354: $(peer_connect c1 udp 198.51.100.1 5354 1500 --sport 40000)"
+# The same client port again: remove also ends the forward's tracked connections, so the
+# old flow does not keep its DNAT until it idles out.
+if out=$(peer_connect c1 udp 198.51.100.1 5354 1500 --sport 40000); then
+  fail "after removing the udp forward, the old flow (c1 port 40000) gets nothing" "got: $out"
+else
+  pass "after removing the udp forward, the old flow (c1 port 40000) gets nothing"
+fi
 check "virtnat forward remove lxdev02:80 8080" virtnat forward remove lxdev02:80 8080
 expect_no_reply c1 tcp 198.51.100.1 8080 any "after forward remove, 8080 is closed at once"
 expect_reply c1 tcp 198.51.100.1 2222 "lxdev01 22 198.51.100.10" "after forward remove, 2222 still reaches lxdev01"

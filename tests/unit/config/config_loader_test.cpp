@@ -56,6 +56,11 @@ struct BadCase {
   std::string expected;  // substring of the error, "LINE: field: ..."
 };
 
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const BadCase& bad, std::ostream* out) {
+  *out << bad.name;
+}
+
 class BadConfig : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfig, ReportsFileLineAndField) {
