@@ -23,11 +23,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Config Load(const GlobalOptions& options) {
+// Loads and validates the config; `warn` prints the exposure warnings (check and apply).
+Config Load(const GlobalOptions& options, bool warn = false) {
   Diagnostics diagnostics;
   Config config = LoadConfig(options.config_path, diagnostics);
-  for (const auto& warning : diagnostics.warnings())
-    std::cerr << "warning: " << warning.ToString() << "\n";
+  if (warn)
+    for (const auto& warning : diagnostics.warnings())
+      std::cerr << "warning: " << warning.ToString() << "\n";
   return config;
 }
 
@@ -41,6 +43,14 @@ std::string TargetName(const Forward& forward) {
 
 std::string Location(const SourceLocation& where) {
   return fmt::format("{}:{}", where.file, where.line);
+}
+
+// Who may use a forward: "WORLD" when there is no source list, so it stands out.
+std::string OpenTo(const Forward& forward) {
+  if (forward.sources.empty()) return "WORLD";
+  std::string text;
+  for (const auto& source : forward.sources) text += (text.empty() ? "" : ",") + source.ToString();
+  return text;
 }
 
 nlohmann::json ForwardJson(const Forward& forward) {
@@ -217,7 +227,7 @@ bool IsDuplicate(const Candidate& candidate) {
 }  // namespace
 
 int CommandCheck(const GlobalOptions& options) {
-  Config config = Load(options);
+  Config config = Load(options, /*warn=*/true);
   std::size_t hosts = 0;
   for (const auto& network : config.networks) hosts += network.hosts.size();
   std::cout << fmt::format("ok: {} networks, {} hosts, {} forwards in {} files\n",
@@ -253,7 +263,7 @@ int CommandPlan(const GlobalOptions& options) {
 }
 
 int CommandApply(const GlobalOptions& options) {
-  Load(options);  // bad input stops here, before anything is created
+  Load(options, /*warn=*/true);  // bad input stops here, before anything is created
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
@@ -299,6 +309,7 @@ int CommandStatus(const GlobalOptions& options) {
       nlohmann::json item = ForwardJson(*desired.forwards[i].forward);
       item["active"] = desired.forwards[i].active && !diff.table_missing;
       item["state"] = desired.forwards[i].active ? "active" : "waiting for its VM";
+      item["open_to_world"] = desired.forwards[i].forward->sources.empty();
       item["packets"] = counters[i].packets;
       item["bytes"] = counters[i].bytes;
       json["forwards"].push_back(item);
@@ -313,8 +324,8 @@ int CommandStatus(const GlobalOptions& options) {
                   network.address.ToString(), network.domain,
                   std::to_string(network.hosts.size())});
   std::cout << networks.ToString() << "\n";
-  TablePrinter forwards(
-      {"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "STATE", "PACKETS", "BYTES", "DESCRIPTION"});
+  TablePrinter forwards({"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "OPEN TO", "STATE",
+                         "PACKETS", "BYTES", "DESCRIPTION"});
   for (std::size_t i = 0; i < desired.forwards.size(); ++i) {
     const Forward& forward = *desired.forwards[i].forward;
     std::string status = diff.table_missing           ? "not installed"
@@ -322,8 +333,9 @@ int CommandStatus(const GlobalOptions& options) {
                                                       : "waiting for its VM";
     forwards.Add({ProtocolsToString(forward.protocols), ListenText(forward), ToString(forward.port),
                   fmt::format("{} ({})", TargetName(forward), forward.target.ToString()),
-                  ToString(forward.to_port), status, std::to_string(counters[i].packets),
-                  std::to_string(counters[i].bytes), forward.description});
+                  ToString(forward.to_port), OpenTo(forward), status,
+                  std::to_string(counters[i].packets), std::to_string(counters[i].bytes),
+                  forward.description});
   }
   std::cout << forwards.ToString();
   return 0;

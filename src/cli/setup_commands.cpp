@@ -13,17 +13,17 @@ namespace virtnat {
 
 namespace fs = std::filesystem;
 
-int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force,
-                bool to_stdout) {
+int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force, bool to_stdout) {
   std::string text = GenerateInitConfig(init);
   if (to_stdout) {
     std::cout << text;
     return 0;
   }
   if (fs::exists(options.config_path) && !force)
-    throw BadInput(fmt::format("virtnat: init: {} exists; add --force to replace it or --stdout "
-                               "to print the config",
-                               options.config_path.string()));
+    throw BadInput(
+        fmt::format("virtnat: init: {} exists; add --force to replace it or --stdout "
+                    "to print the config",
+                    options.config_path.string()));
   // The generated text must pass the same validation as a hand-written config.
   Diagnostics diagnostics;
   std::vector<ConfigSource> sources{{options.config_path.string(), text}};
@@ -50,19 +50,19 @@ int CommandImportHookQemu(const GlobalOptions& options, const fs::path& file, bo
   }
   fs::path target = options.config_path.parent_path() / "conf.d" / "40-imported.toml";
   auto sources = ReadConfigSources(options.config_path);
-  std::erase_if(sources, [&](const ConfigSource& source) { return source.path == target.string(); });
+  std::erase_if(sources,
+                [&](const ConfigSource& source) { return source.path == target.string(); });
   sources.push_back({target.string(), result.toml});
   Diagnostics diagnostics;
   ParseConfig(sources, diagnostics);
   if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
   fs::create_directories(target.parent_path());
   WriteFileAtomically(target, result.toml);
-  std::cout << fmt::format("wrote {} forwards to {}{}; run `virtnat apply`\n", result.forwards,
-                           target.string(),
-                           result.problems.empty()
-                               ? ""
-                               : fmt::format(" ({} things not imported, listed above)",
-                                             result.problems.size()));
+  std::cout << fmt::format(
+      "wrote {} forwards to {}{}; run `virtnat apply`\n", result.forwards, target.string(),
+      result.problems.empty()
+          ? ""
+          : fmt::format(" ({} things not imported, listed above)", result.problems.size()));
   return 0;
 }
 

@@ -1,7 +1,9 @@
 #include "config/config_loader.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -505,7 +507,33 @@ Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagno
   return config;
 }
 
+// Run as root, virtnat writes the host's firewall from these files: anybody who can change
+// them could open any port. Refuse files and folders that a non-root user can write.
+static void CheckOwnership(const fs::path& main_file) {
+  if (geteuid() != 0) return;
+  std::vector<fs::path> paths{
+      main_file, main_file.parent_path().empty() ? fs::path(".") : main_file.parent_path()};
+  fs::path conf_d = main_file.parent_path() / "conf.d";
+  std::error_code error;
+  if (fs::is_directory(conf_d, error)) {
+    paths.push_back(conf_d);
+    for (const auto& entry : fs::directory_iterator(conf_d, error))
+      if (entry.path().extension() == ".toml") paths.push_back(entry.path());
+  }
+  for (const auto& path : paths) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) continue;
+    bool group_writable = (info.st_mode & S_IWGRP) && info.st_gid != 0;
+    if (info.st_uid == 0 && !group_writable && !(info.st_mode & S_IWOTH)) continue;
+    throw BadInput(fmt::format(
+        "virtnat: {}: writable by a user other than root (owner uid {}, mode {:o}); virtnat runs "
+        "as root and will not read it: chown root:root {} && chmod go-w {}",
+        path.string(), info.st_uid, info.st_mode & 07777, path.string(), path.string()));
+  }
+}
+
 Config LoadConfig(const fs::path& main_file, Diagnostics& diagnostics) {
+  if (fs::exists(main_file)) CheckOwnership(main_file);
   Config config = ParseConfig(ReadConfigSources(main_file), diagnostics);
   if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
   return config;

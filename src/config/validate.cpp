@@ -192,6 +192,37 @@ void ValidateForwardConflicts(Config& config, Diagnostics& diagnostics) {
   }
 }
 
+// Ports whose exposure to everybody is a classic hole: ssh, RDP, VNC, Docker, Kubernetes API,
+// libvirt's TCP socket.
+bool IsAdministrativePort(const PortRange& range) {
+  static const PortRange kPorts[] = {{22, 22},     {3389, 3389}, {5900, 5999},
+                                     {2375, 2375}, {6443, 6443}, {16509, 16509}};
+  for (const auto& port : kPorts)
+    if (range.Overlaps(port)) return true;
+  return false;
+}
+
+void WarnAboutExposure(const Config& config, Diagnostics& diagnostics) {
+  for (const auto& forward : config.forwards) {
+    if (forward.port.first == 0) continue;
+    std::string what = fmt::format(
+        "{} {}:{} -> {}:{}", ProtocolsToString(forward.protocols),
+        forward.listen ? forward.listen->ToString() : "*", ToString(forward.port),
+        forward.host.empty() ? forward.target.ToString() : forward.host, ToString(forward.to_port));
+    std::string who = forward.sources.empty() ? "every client" : "the source list";
+    if (!forward.listen)
+      diagnostics.Warning(
+          FieldOf(forward.where, "listen"),
+          fmt::format("{} listens on every address of the host, open to {}", what, who));
+    if (forward.sources.empty() &&
+        (IsAdministrativePort(forward.to_port) || IsAdministrativePort(forward.port)))
+      diagnostics.Warning(forward.where,
+                          fmt::format("{} opens an administrative port to every client; "
+                                      "add source = [\"NETWORK/PREFIX\"] to limit it",
+                                      what));
+  }
+}
+
 }  // namespace
 
 bool IsValidInterfaceName(const std::string& name) {
@@ -250,6 +281,7 @@ void ValidateConfig(Config& config, Diagnostics& diagnostics) {
   ValidateNetworks(config, diagnostics);
   ResolveForwards(config, diagnostics);
   ValidateForwardConflicts(config, diagnostics);
+  WarnAboutExposure(config, diagnostics);
 }
 
 }  // namespace virtnat

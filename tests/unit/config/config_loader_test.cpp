@@ -1,6 +1,10 @@
 #include "config/config_loader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "../test_config.h"
 
@@ -158,6 +162,54 @@ TEST(ConfigLoader, ListenRequiredWithoutPublicAddress) {
   Parse(text, diagnostics);
   EXPECT_NE(Errors(diagnostics).find("no listen address"), std::string::npos)
       << Errors(diagnostics);
+}
+
+}  // namespace
+}  // namespace virtnat
+
+namespace virtnat {
+namespace {
+
+TEST(ConfigWarnings, AdministrativePortWithoutSourceAndAnyListen) {
+  Diagnostics diagnostics;
+  testing::Parse(testing::kBaseConfig, diagnostics,
+                 "[[forward]]\nhost = \"lxdev02\"\nport = \"5901\"\nlisten = \"*\"\n"
+                 "source = [\"198.51.100.0/24\"]\n");
+  ASSERT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
+  std::string warnings;
+  for (const auto& warning : diagnostics.warnings()) warnings += warning.ToString() + "\n";
+  // The base config's ssh forward has no source list.
+  EXPECT_NE(warnings.find("virtnat.toml:26: forward[0]: tcp 198.51.100.1:2222 -> lxdev01:22 "
+                          "opens an administrative port to every client"),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find("conf.d/50-cli.toml:4: forward[0].listen: tcp *:5901 -> lxdev02:5901 "
+                          "listens on every address of the host, open to the source list"),
+            std::string::npos)
+      << warnings;
+  EXPECT_EQ(diagnostics.warnings().size(), 2u) << warnings;
+}
+
+TEST(ConfigOwnership, RootRefusesConfigOthersCanWrite) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto folder =
+      std::filesystem::temp_directory_path() / ("virtnat-owner-" + std::to_string(getpid()));
+  std::filesystem::create_directories(folder);
+  std::filesystem::permissions(folder, std::filesystem::perms(0755));
+  auto file = folder / "virtnat.toml";
+  { std::ofstream(file) << testing::kBaseConfig; }
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  Diagnostics ok;
+  EXPECT_NO_THROW(LoadConfig(file, ok));
+  std::filesystem::permissions(file, std::filesystem::perms(0666));
+  Diagnostics refused;
+  try {
+    LoadConfig(file, refused);
+    ADD_FAILURE() << "a world-writable config was read";
+  } catch (const BadInput& error) {
+    EXPECT_NE(std::string(error.what()).find("chmod go-w"), std::string::npos) << error.what();
+  }
+  std::filesystem::remove_all(folder);
 }
 
 }  // namespace
