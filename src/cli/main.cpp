@@ -14,6 +14,7 @@
 #include "config/diagnostics.h"
 #include "state/state_dir.h"
 #include "version.h"
+#include "watch/watcher.h"
 
 namespace {
 
@@ -256,6 +257,23 @@ int main(int argc, char** argv) {
       };
     });
   }
+
+  WatchOptions watch;
+  CLI::App* watch_command = app.add_subcommand(
+      "watch",
+      "stay in the foreground and repair drift within a second (systemd: virtnat.service)");
+  watch_command->add_option("--recheck", watch.recheck_seconds,
+                            "also compare every SECONDS (default 5)");
+  watch_command->add_option("--for", watch.run_seconds, "stop after SECONDS (for tests)");
+  watch_command->footer("Example:\n  virtnat watch   # logs each repair to stderr and syslog");
+  watch_command->callback([&] {
+    run = [&] {
+      watch.config_path = config_path;
+      watch.state_dir = state_dir;
+      watch.libvirt_uri = options.connect;
+      return RunWatch(watch);
+    };
+  });
 
   InitOptions init;
   bool init_force = false, init_stdout = false, no_default_nodes = false;

@@ -33,7 +33,7 @@ LibvirtClient::LibvirtClient(const std::string& uri) {
 }
 
 LibvirtClient::~LibvirtClient() {
-  if (connection_) virConnectClose(connection_);
+  if (connection_ && owned_) virConnectClose(connection_);
 }
 
 std::vector<LibvirtNetworkState> LibvirtClient::ListNetworks() {

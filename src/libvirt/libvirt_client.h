@@ -25,6 +25,8 @@ class LibvirtClient {
  public:
   // Throws RuntimeFailure with libvirt's message when the URI cannot be reached.
   explicit LibvirtClient(const std::string& uri);
+  // Uses a connection somebody else owns (and closes).
+  explicit LibvirtClient(_virConnect* borrowed) : connection_(borrowed), owned_(false) {}
   ~LibvirtClient();
   LibvirtClient(const LibvirtClient&) = delete;
   LibvirtClient& operator=(const LibvirtClient&) = delete;
@@ -46,6 +48,7 @@ class LibvirtClient {
 
  private:
   _virConnect* connection_ = nullptr;
+  bool owned_ = true;
 };
 
 }  // namespace virtnat

@@ -1,0 +1,272 @@
+#include "watch/watcher.h"
+
+#include <fmt/format.h>
+#include <libvirt/libvirt.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "config/diagnostics.h"
+#include "firewall/libvirt_shim.h"
+#include "firewall/nftables_firewall.h"
+#include "hook/hook.h"
+#include "hook/hook_index.h"
+#include "libvirt/domain_xml.h"
+#include "libvirt/libvirt_client.h"
+#include "libvirt/network_manager.h"
+#include "state/files.h"
+
+namespace virtnat {
+namespace {
+
+std::atomic<bool> stop_requested{false};
+std::atomic<bool> reload_requested{false};
+
+void OnStop(int) {
+  stop_requested = true;
+}
+void OnReload(int) {
+  reload_requested = true;
+}
+
+void Log(const std::string& message) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
+  std::cerr << stamp << " virtnat watch: " << message << std::endl;
+  syslog(LOG_NOTICE, "%s", message.c_str());
+}
+
+// A socket that receives every nftables change of this network namespace.
+int OpenNftablesEvents() {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
+  if (fd < 0) throw RuntimeFailure("cannot open a netfilter netlink socket");
+  sockaddr_nl address{};
+  address.nl_family = AF_NETLINK;
+  int group = NFNLGRP_NFTABLES;
+  int size = 1 << 20;  // a flush of a large ruleset is a burst of events
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
+    close(fd);
+    throw RuntimeFailure("cannot subscribe to nftables events");
+  }
+  return fd;
+}
+
+void Drain(int fd) {
+  char buffer[65536];
+  while (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+  }
+}
+
+class Watcher {
+ public:
+  explicit Watcher(const WatchOptions& options) : options_(options), state_(options.state_dir) {}
+
+  int Run() {
+    Load();
+    int events = OpenNftablesEvents();
+    std::thread libvirt_thread([this] { LibvirtLoop(); });
+    Repair("start");
+    auto last_check = std::chrono::steady_clock::now();
+    auto started = last_check;
+    while (!stop_requested) {
+      pollfd poll_fd{events, POLLIN, 0};
+      int ready = poll(&poll_fd, 1, 200);
+      if (ready > 0) {
+        // Let a burst (a flush, a whole transaction) finish before looking.
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        Drain(events);
+        Repair("nftables changed");
+        last_check = std::chrono::steady_clock::now();
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (reload_requested.exchange(false)) {
+        Load();
+        Repair("config reloaded");
+        last_check = now;
+      }
+      if (std::chrono::duration<double>(now - last_check).count() >= options_.recheck_seconds) {
+        Repair("periodic check");
+        last_check = now;
+      }
+      if (options_.run_seconds > 0 &&
+          std::chrono::duration<double>(now - started).count() >= options_.run_seconds)
+        stop_requested = true;
+    }
+    libvirt_thread.join();
+    close(events);
+    Log("stopped");
+    return 0;
+  }
+
+ private:
+  void Load() {
+    std::lock_guard guard(mutex_);
+    Diagnostics diagnostics;
+    try {
+      config_ = std::make_unique<Config>(LoadConfig(options_.config_path, diagnostics));
+      Log(fmt::format("config {} loaded: {} networks, {} forwards", options_.config_path.string(),
+                      config_->networks.size(), config_->forwards.size()));
+    } catch (const std::exception& error) {
+      if (!config_) throw;
+      Log(fmt::format("config not reloaded, keeping the previous one: {}", error.what()));
+    }
+  }
+
+  // Compares the kernel with the config and repairs what differs. Our own repair triggers
+  // events too; the next check finds the kernel in sync and does nothing, so there is no loop.
+  void Repair(const std::string& reason) {
+    std::lock_guard guard(mutex_);
+    try {
+      state_.Ensure();
+      FileLock lock(state_.LockPath());
+      DesiredState desired = BuildDesiredState(*config_, state_.ReadRunningHosts());
+      NftablesFirewall firewall(config_->settings.table, state_);
+      FirewallDiff diff = firewall.Diff(desired);
+      if (!diff.InSync()) {
+        std::string found = diff.table_missing ? "table missing"
+                            : diff.layout_differs
+                                ? "chains or rules changed"
+                                : fmt::format("{} elements missing, {} extra", diff.to_add.size(),
+                                              diff.to_remove.size());
+        firewall.Apply(desired);
+        WriteHookState(state_, *config_);
+        Log(fmt::format("repaired table inet {} ({}: {})", config_->settings.table, reason, found));
+      }
+      bool libvirt_firewall = false;
+      for (const auto& network : config_->networks)
+        libvirt_firewall = libvirt_firewall || !network.VirtnatOwnsFirewall();
+      if (libvirt_firewall) {
+        Nftables nft;
+        std::string done = LibvirtShim(nft).Ensure();
+        if (!done.empty()) Log(fmt::format("repaired the libvirt shim ({}): {}", reason, done));
+      }
+    } catch (const std::exception& error) {
+      Log(fmt::format("repair failed ({}): {}", reason, error.what()));
+    }
+  }
+
+  // Follows VMs through libvirt's events, reconnecting when libvirtd restarts.
+  void LibvirtLoop() {
+    {
+      std::lock_guard guard(mutex_);
+      if (!ConfigNeedsLibvirt(*config_)) return;
+    }
+    virEventRegisterDefaultImpl();
+    std::string uri = options_.libvirt_uri;
+    if (uri.empty()) {
+      std::lock_guard guard(mutex_);
+      uri = config_->settings.libvirt_uri;
+    }
+    while (!stop_requested) {
+      virConnectPtr connection = virConnectOpen(uri.c_str());
+      if (!connection) {
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        continue;
+      }
+      Log(fmt::format("connected to {}", uri));
+      int domain_callback = virConnectDomainEventRegisterAny(
+          connection, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+          VIR_DOMAIN_EVENT_CALLBACK(&Watcher::OnDomainEvent), this, nullptr);
+      int network_callback = virConnectNetworkEventRegisterAny(
+          connection, nullptr, VIR_NETWORK_EVENT_ID_LIFECYCLE,
+          VIR_NETWORK_EVENT_CALLBACK(&Watcher::OnNetworkEvent), this, nullptr);
+      virConnectSetKeepAlive(connection, 2, 3);
+      SyncRunningDomains(connection);
+      while (!stop_requested && virConnectIsAlive(connection) == 1) {
+        // Wakes at least every keepalive interval.
+        virEventRunDefaultImpl();
+      }
+      if (domain_callback >= 0) virConnectDomainEventDeregisterAny(connection, domain_callback);
+      if (network_callback >= 0) virConnectNetworkEventDeregisterAny(connection, network_callback);
+      virConnectClose(connection);
+      if (!stop_requested) Log("lost the connection to libvirt; reconnecting");
+    }
+  }
+
+  void SyncRunningDomains(virConnectPtr connection) {
+    try {
+      std::lock_guard guard(mutex_);
+      LibvirtClient client(connection);
+      auto running = RunningDomainsFromLibvirt(client, *config_);
+      state_.Ensure();
+      FileLock lock(state_.LockPath());
+      state_.WriteRunningDomains(running);
+    } catch (const std::exception& error) {
+      Log(fmt::format("cannot read the running VMs: {}", error.what()));
+    }
+    Repair("libvirt connected");
+  }
+
+  static int OnDomainEvent(virConnectPtr, virDomainPtr domain, int event, int, void* opaque) {
+    auto* self = static_cast<Watcher*>(opaque);
+    bool started = event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED;
+    bool stopped = event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_SHUTDOWN;
+    if (!started && !stopped) return 0;
+    std::string name = virDomainGetName(domain);
+    std::set<std::string> macs;
+    if (char* xml = virDomainGetXMLDesc(domain, 0)) {
+      try {
+        macs = ParseDomainXml(xml, "libvirt").macs;
+      } catch (const std::exception&) {
+      }
+      free(xml);
+    }
+    std::lock_guard guard(self->mutex_);
+    HookIndex index = BuildHookIndex(*self->config_);
+    if (!index.follow_vms) return 0;
+    auto hosts = HostsOfDomain(index, name, macs);
+    if (hosts.empty()) return 0;
+    try {
+      SetDomainRunning(self->state_, index.table, name, hosts, started);
+      Log(fmt::format("domain {} {}: forwards {}", name, started ? "started" : "stopped",
+                      started ? "active" : "removed"));
+    } catch (const std::exception& error) {
+      Log(fmt::format("domain {}: {}", name, error.what()));
+    }
+    return 0;
+  }
+
+  static int OnNetworkEvent(virConnectPtr, virNetworkPtr network, int event, int, void* opaque) {
+    if (event != VIR_NETWORK_EVENT_STARTED) return 0;
+    auto* self = static_cast<Watcher*>(opaque);
+    self->Repair(fmt::format("libvirt network {} started", virNetworkGetName(network)));
+    return 0;
+  }
+
+  WatchOptions options_;
+  StateDir state_;
+  std::unique_ptr<Config> config_;
+  std::recursive_mutex mutex_;
+};
+
+}  // namespace
+
+int RunWatch(const WatchOptions& options) {
+  struct sigaction stop {};
+  stop.sa_handler = OnStop;
+  sigaction(SIGTERM, &stop, nullptr);
+  sigaction(SIGINT, &stop, nullptr);
+  struct sigaction reload {};
+  reload.sa_handler = OnReload;
+  sigaction(SIGHUP, &reload, nullptr);
+  openlog("virtnat-watch", LOG_PID, LOG_DAEMON);
+  return Watcher(options).Run();
+}
+
+}  // namespace virtnat
