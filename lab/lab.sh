@@ -22,6 +22,9 @@
 #                    |                 |
 #   ${P}-g1 10.1.1.28 (02:ff:0a:0a:06:1c)   ${P}-g2 10.1.1.29 (02:ff:0a:0a:06:1d)
 set -euo pipefail
+# grep_q: "grep -q" that reads all its input. With pipefail, grep -q exiting at the first match
+# can kill the writer with SIGPIPE and fail a pipeline whose answer was yes.
+grep_q() { grep "$@" >/dev/null; }
 
 P="${LAB_PREFIX:-vnlab}"
 NODES=(host g1 g2 lan c1 c2)
@@ -33,7 +36,7 @@ die() {
   exit 1
 }
 
-ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep_q -x -- "$1"; }
 
 # A veth pair whose ends are created directly in two namespaces.
 veth() { # NS1 IF1 NS2 IF2
@@ -124,7 +127,7 @@ lab_up() {
   # Wait until every link is up and no IPv6 duplicate-address detection is pending.
 
   for _ in $(seq 1 50); do
-    if ip -n "$H" -br link show vg1 | grep -q UP && ip -n "$L" -br link show vc2 | grep -q UP; then
+    if ip -n "$H" -br link show vg1 | grep_q UP && ip -n "$L" -br link show vc2 | grep_q UP; then
       break
     fi
     sleep 0.1

@@ -39,6 +39,9 @@
 # $(lab/libvirt.sh state-dir)/etc/hooks from the outside. libvirt looks at it only when
 # libvirtd starts: install hooks, then `restart`.
 set -euo pipefail
+# grep_q: "grep -q" that reads all its input. With pipefail, grep -q exiting at the first match
+# can kill the writer with SIGPIPE and fail a pipeline whose answer was yes.
+grep_q() { grep "$@" >/dev/null; }
 
 P="${LAB_PREFIX:-vnlab}"
 STATE="${LIBVIRT_LAB_STATE:-/tmp/${P}-libvirt}"
@@ -54,7 +57,7 @@ die() {
 }
 note() { echo "libvirt.sh: $*" >&2; }
 
-ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep_q -x -- "$1"; }
 
 holder_pid() { cat "$STATE/holder.pid" 2>/dev/null || true; }
 

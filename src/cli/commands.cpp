@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "libvirt/libvirt_client.h"
 #include "libvirt/network_manager.h"
 #include "plan/desired_state.h"
+#include "standalone/standalone_network.h"
 #include "state/files.h"
 #include "state/state_dir.h"
 
@@ -80,8 +82,19 @@ void PrintChange(const std::string& table, const FirewallChange& change) {
     std::cout << fmt::format("no change: table inet {} already matches the config\n", table);
 }
 
-// Applies `config`: libvirt networks, the running set, the table, the hook's index and the
-// shim in libvirt's chains. The caller holds the lock. Prints one line per action.
+}  // namespace
+
+StandalonePaths StandalonePathsFromEnvironment() {
+  StandalonePaths paths;
+  if (const char* folder = std::getenv("VIRTNAT_LIB_DIR"); folder && *folder)
+    paths.lib_dir = folder;
+  if (const char* folder = std::getenv("VIRTNAT_RUN_DIR"); folder && *folder)
+    paths.run_dir = folder;
+  return paths;
+}
+
+// Standalone networks, libvirt networks, the running set, the table, the hook's index and the
+// shim in libvirt's chains. Prints one line per action.
 void ApplyConfig(const GlobalOptions& options, const Config& config, const StateDir& state) {
   std::unique_ptr<LibvirtClient> libvirt;
   if (ConfigNeedsLibvirt(config)) {
@@ -94,6 +107,11 @@ void ApplyConfig(const GlobalOptions& options, const Config& config, const State
       std::cerr << "warning: " << error.what() << "; using the running VMs recorded by the hook\n";
     }
   }
+  for (const auto& network : config.networks)
+    if (network.provider == NetworkProvider::kStandalone)
+      for (const auto& line : StartStandaloneNetwork(network, StandalonePathsFromEnvironment(),
+                                                     StandaloneNeedsForwarding(network)))
+        std::cout << line << "\n";
   if (libvirt) {
     for (const auto& line : ApplyLibvirtNetworks(*libvirt, config)) std::cout << line << "\n";
     if (config.settings.vm_lifecycle == VmLifecycle::kLibvirt)
@@ -112,6 +130,8 @@ void ApplyConfig(const GlobalOptions& options, const Config& config, const State
     if (!done.empty()) std::cout << done << "\n";
   }
 }
+
+namespace {
 
 // The index of the forward in `config` that the spec names, matching target, ports,
 // protocol and listen address.
@@ -272,10 +292,28 @@ int CommandApply(const GlobalOptions& options) {
   return 0;
 }
 
+// The VMs that run now: from libvirt when it can be reached (read only), else as the hook
+// recorded them.
+static RunningHosts CurrentRunningHosts(const GlobalOptions& options, const Config& config,
+                                        const StateDir& state) {
+  if (config.settings.vm_lifecycle == VmLifecycle::kLibvirt) {
+    try {
+      LibvirtClient client(options.connect.empty() ? config.settings.libvirt_uri : options.connect);
+      RunningHosts hosts;
+      for (const auto& [domain, names] : RunningDomainsFromLibvirt(client, config))
+        hosts.insert(names.begin(), names.end());
+      return hosts;
+    } catch (const RuntimeFailure&) {
+      // libvirtd is down: the hook's record is the best knowledge there is.
+    }
+  }
+  return state.ReadRunningHosts();
+}
+
 int CommandStatus(const GlobalOptions& options) {
   Config config = Load(options);
   StateDir state(options.state_dir);
-  DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
+  DesiredState desired = BuildDesiredState(config, CurrentRunningHosts(options, config, state));
   NftablesFirewall firewall(config.settings.table, state);
   FirewallDiff diff = firewall.Diff(desired);
   std::vector<TrafficCounters> counters = firewall.ReadCounters(desired);

@@ -9,6 +9,9 @@
 
 #include "config/forward_spec.h"
 #include "importers/init_config.h"
+#include "model/model.h"
+#include "standalone/dnsmasq_config.h"
+#include "state/state_dir.h"
 
 namespace virtnat {
 
@@ -40,10 +43,14 @@ int CommandHookUninstall(const GlobalOptions& options, const std::filesystem::pa
 int CommandHook(const GlobalOptions& options, const std::string& kind,
                 const std::vector<std::string>& arguments);
 // Starting configs (setup_commands.cpp).
-int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force,
-                bool to_stdout);
+int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force, bool to_stdout);
 int CommandImportHookQemu(const GlobalOptions& options, const std::filesystem::path& file,
                           bool write);
+// Standalone networks' folders: VIRTNAT_LIB_DIR and VIRTNAT_RUN_DIR override the defaults.
+StandalonePaths StandalonePathsFromEnvironment();
+// Everything apply does, for `config`; the caller holds the state lock.
+void ApplyConfig(const GlobalOptions& options, const Config& config, const StateDir& state);
+int CommandLeases(const GlobalOptions& options, const std::string& network);
 // The libvirt URI to use: --connect, else the config's settings.libvirt_uri.
 std::string LibvirtUri(const GlobalOptions& options);
 

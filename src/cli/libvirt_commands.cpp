@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/table_printer.h"
@@ -13,6 +15,7 @@
 #include "libvirt/libvirt_client.h"
 #include "libvirt/network_manager.h"
 #include "libvirt/network_xml.h"
+#include "standalone/standalone_network.h"
 #include "state/files.h"
 
 namespace virtnat {
@@ -50,7 +53,83 @@ std::string HookScript(const GlobalOptions& options) {
          "# virtnat with the arguments above. Remove it with `virtnat hook uninstall`.\n";
 }
 
+// Standalone networks: virtnat's own bridge + dnsmasq; stop also takes the network's rules out
+// of the table, start puts them back.
+int StandaloneNetworkAction(const GlobalOptions& options, const Config& config,
+                            const Network& network, const std::string& action) {
+  StandalonePaths paths = StandalonePathsFromEnvironment();
+  if (action == "status") {
+    StandaloneStatus status = GetStandaloneStatus(network, paths);
+    std::cout << fmt::format(
+        "network {}: bridge {} {}{}, {} {}, dnsmasq {}\n", network.name, status.bridge,
+        status.bridge_exists ? (status.bridge_up ? "up" : "down") : "absent",
+        status.bridge_mac ? " (MAC " + status.bridge_mac->ToString() + ")" : "", status.dummy_nic,
+        status.dummy_nic_exists ? "present" : "absent",
+        status.dnsmasq_pid ? "running (pid " + std::to_string(*status.dnsmasq_pid) + ")"
+                           : std::string("not running"));
+    return 0;
+  }
+  if (action == "undefine")
+    throw BadInput(fmt::format("virtnat: network '{}' is standalone: use `virtnat network stop`",
+                               network.name));
+  StateDir state(options.state_dir);
+  state.Ensure();
+  FileLock lock(state.LockPath());
+  if (action == "start") {
+    ApplyConfig(options, config, state);
+    return 0;
+  }
+  for (const auto& line : StopStandaloneNetwork(network, paths)) std::cout << line << "\n";
+  // The rest of the config stays applied; this network's rules and forwards leave the table.
+  Config rest = config;
+  std::erase_if(rest.networks, [&](const Network& other) { return other.name == network.name; });
+  std::erase_if(rest.forwards,
+                [&](const Forward& forward) { return forward.network == network.name; });
+  ApplyConfig(options, rest, state);
+  return 0;
+}
+
 }  // namespace
+
+int CommandLeases(const GlobalOptions& options, const std::string& name) {
+  Config config = LoadQuiet(options);
+  nlohmann::json json = nlohmann::json::array();
+  TablePrinter table({"NETWORK", "EXPIRES", "MAC", "ADDRESS", "HOSTNAME", "CLIENT ID"});
+  std::unique_ptr<LibvirtClient> libvirt;
+  for (const auto& network : config.networks) {
+    if (!name.empty() && network.name != name) continue;
+    auto add = [&](long long expiry, const std::string& mac, const std::string& address,
+                   const std::string& hostname, const std::string& client_id) {
+      json.push_back({{"network", network.name},
+                      {"expiry", expiry},
+                      {"mac", mac},
+                      {"address", address},
+                      {"hostname", hostname},
+                      {"client_id", client_id}});
+      char when[32] = "never";
+      if (expiry > 0) {
+        std::time_t time = static_cast<std::time_t>(expiry);
+        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&time));
+      }
+      table.Add({network.name, when, mac, address, hostname, client_id});
+    };
+    if (network.provider == NetworkProvider::kStandalone) {
+      for (const auto& lease : ReadStandaloneLeases(network, StandalonePathsFromEnvironment()))
+        add(lease.expiry, lease.mac, lease.address.ToString(), lease.hostname, lease.client_id);
+    } else if (network.provider == NetworkProvider::kLibvirt) {
+      if (!libvirt) libvirt = std::make_unique<LibvirtClient>(LibvirtUri(options));
+      for (const auto& lease : libvirt->Leases(network.name))
+        add(lease.expiry, lease.mac, lease.address, lease.hostname, lease.client_id);
+    }
+  }
+  if (!name.empty() && !config.FindNetwork(name))
+    throw BadInput(fmt::format("virtnat: no network '{}' in the config", name));
+  if (options.json)
+    std::cout << json.dump(2) << "\n";
+  else
+    std::cout << table.ToString();
+  return 0;
+}
 
 std::string LibvirtUri(const GlobalOptions& options) {
   if (!options.connect.empty()) return options.connect;
@@ -90,6 +169,8 @@ int CommandNetworkAction(const GlobalOptions& options, const std::string& action
                          const std::string& name) {
   Config config = LoadQuiet(options);
   const Network& network = FindConfigNetwork(config, name);
+  if (network.provider == NetworkProvider::kStandalone)
+    return StandaloneNetworkAction(options, config, network, action);
   if (action != "status" && (network.provider != NetworkProvider::kLibvirt || !network.define))
     throw BadInput(fmt::format(
         "virtnat: network '{}' is not defined by virtnat (provider {}{}); "

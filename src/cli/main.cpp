@@ -204,7 +204,8 @@ int main(int argc, char** argv) {
   lookup->footer("Example:\n  virtnat host lookup lxdev01");
   lookup->callback([&] { run = [&] { return CommandHostLookup(options, host_name); }; });
 
-  CLI::App* network = app.add_subcommand("network", "libvirt networks of the config");
+  CLI::App* network =
+      app.add_subcommand("network", "networks of the config: libvirt and standalone");
   network->require_subcommand(1);
   network->add_subcommand("list", "networks of the config and of libvirt, with their state")
       ->callback([&] { run = [&] { return CommandNetworkList(options); }; })
@@ -227,6 +228,13 @@ int main(int argc, char** argv) {
       };
     });
   }
+
+  std::string leases_network;
+  CLI::App* leases = app.add_subcommand("leases", "current DHCP leases of the networks");
+  leases->add_option("network", leases_network, "only this network");
+  leases->add_flag("--json", options.json, "machine-readable output");
+  leases->footer("Example:\n  virtnat leases nat_bridge --json");
+  leases->callback([&] { run = [&] { return CommandLeases(options, leases_network); }; });
 
   CLI::App* hook = app.add_subcommand("hook", "the libvirt hook: install, uninstall, run");
   hook->require_subcommand(1);

@@ -243,7 +243,8 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
   network.where = reader.WhereTable();
   if (auto name = reader.String("name", true)) {
     network.name = *name;
-    bool ok = !name->empty() && name->size() <= 64;
+    // The name becomes a folder name for standalone networks: no "." or "..".
+    bool ok = !name->empty() && name->size() <= 64 && *name != "." && *name != "..";
     for (char c : *name)
       ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
     if (!ok)
@@ -267,10 +268,6 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
                                                     {"standalone", NetworkProvider::kStandalone}},
                                                    diagnostics)) {
     network.provider = *provider;
-    if (*provider == NetworkProvider::kStandalone)
-      diagnostics.Error(reader.Where("provider"),
-                        "provider 'standalone' is not supported yet; this version supports "
-                        "'external' (the bridge exists already) and 'libvirt'");
   }
   if (auto uplink = reader.String("uplink")) {
     network.uplink = *uplink;

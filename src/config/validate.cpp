@@ -170,25 +170,42 @@ void ResolveForwards(Config& config, Diagnostics& diagnostics) {
   }
 }
 
+// Finds conflicts in O(n log n): per protocol and listen address an ordered map of the
+// (disjoint) port ranges claimed so far; "*" conflicts with every address.
 void ValidateForwardConflicts(Config& config, Diagnostics& diagnostics) {
-  for (std::size_t i = 0; i < config.forwards.size(); ++i) {
-    const Forward& a = config.forwards[i];
-    if (a.port.first == 0) continue;
-    for (std::size_t j = 0; j < i; ++j) {
-      const Forward& b = config.forwards[j];
-      if (b.port.first == 0) continue;
-      bool same_listen = !a.listen || !b.listen || *a.listen == *b.listen;
-      bool shared_protocol = false;
-      for (auto protocol : a.protocols)
-        for (auto other : b.protocols) shared_protocol = shared_protocol || protocol == other;
-      if (!same_listen || !shared_protocol || !a.port.Overlaps(b.port)) continue;
-      std::string listen = a.listen ? a.listen->ToString() : std::string("*");
-      diagnostics.Error(
-          FieldOf(a.where, "port"),
-          fmt::format("{} {}:{} is already forwarded by the forward at {}",
-                      ProtocolsToString(a.protocols), listen, ToString(a.port), At(b.where)));
-      break;
+  constexpr std::uint64_t kAny = 1ull << 32;  // listen "*"
+  // protocol -> listen -> first port -> (last port, forward)
+  std::map<Protocol, std::map<std::uint64_t, std::map<int, std::pair<int, const Forward*>>>>
+      claimed;
+  auto find_overlap = [](const std::map<int, std::pair<int, const Forward*>>& ranges,
+                         const PortRange& range) -> const Forward* {
+    auto it = ranges.upper_bound(range.last);
+    if (it == ranges.begin()) return nullptr;
+    --it;
+    return it->second.first >= range.first ? it->second.second : nullptr;
+  };
+  for (const Forward& forward : config.forwards) {
+    if (forward.port.first == 0) continue;
+    std::uint64_t listen = forward.listen ? forward.listen->value : kAny;
+    const Forward* conflict = nullptr;
+    for (auto protocol : forward.protocols) {
+      auto& by_listen = claimed[protocol];
+      for (auto& [address, ranges] : by_listen) {
+        if (listen != kAny && address != kAny && address != listen) continue;
+        if (const Forward* other = find_overlap(ranges, forward.port))
+          if (!conflict || other->where.line < conflict->where.line) conflict = other;
+      }
     }
+    if (conflict) {
+      diagnostics.Error(FieldOf(forward.where, "port"),
+                        fmt::format("{} {}:{} is already forwarded by the forward at {}",
+                                    ProtocolsToString(forward.protocols),
+                                    forward.listen ? forward.listen->ToString() : "*",
+                                    ToString(forward.port), At(conflict->where)));
+      continue;
+    }
+    for (auto protocol : forward.protocols)
+      claimed[protocol][listen][forward.port.first] = {forward.port.last, &forward};
   }
 }
 

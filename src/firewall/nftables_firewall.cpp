@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "firewall/conntrack.h"
+#include "firewall/ruleset_generation.h"
+#include "state/files.h"
 
 namespace virtnat {
 namespace {
@@ -42,12 +44,76 @@ KernelTable NftablesFirewall::ReadKernel() {
   return ParseKernelTable(*listing);
 }
 
-bool NftablesFirewall::LayoutMatches(const KernelTable& kernel, const NftRuleset& desired) const {
-  // nft's JSON output omits the table comment, so the layout hash is remembered beside the
-  // kernel's fingerprint in the state folder.
-  if (!kernel.exists) return false;
-  auto applied = state_.ReadAppliedFingerprint(table_);
-  return applied && *applied == kernel.fingerprint + " " + desired.skeleton_hash;
+bool NftablesFirewall::LayoutMatches(const KernelTable& kernel, const NftRuleset& desired,
+                                     const std::optional<Memo>& memo) const {
+  return kernel.exists && memo && memo->layout == desired.skeleton_hash &&
+         !memo->fingerprint.empty() && memo->fingerprint == kernel.fingerprint;
+}
+
+std::optional<NftablesFirewall::Memo> NftablesFirewall::ReadMemo() const {
+  auto text = ReadFileIfExists(state_.root() / fmt::format("applied-{}.memo", table_));
+  if (!text) return std::nullopt;
+  Memo memo;
+  std::size_t start = 0;
+  bool header = true;
+  try {
+    while (start < text->size()) {
+      std::size_t end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      std::string line = text->substr(start, end - start);
+      start = end + 1;
+      if (header) {
+        auto json = nlohmann::json::parse(line);
+        memo.layout = json.at("layout").get<std::string>();
+        memo.fingerprint = json.at("fingerprint").get<std::string>();
+        if (json.at("generation").is_number())
+          memo.generation = json.at("generation").get<std::uint32_t>();
+        for (const auto& set : json.at("sets")) memo.elements[set.get<std::string>()];
+        header = false;
+        continue;
+      }
+      auto tab = line.find('\t');
+      if (tab != std::string::npos) memo.elements[line.substr(0, tab)].insert(line.substr(tab + 1));
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;  // an unreadable memo only costs a listing
+  }
+  if (header) return std::nullopt;
+  return memo;
+}
+
+void NftablesFirewall::WriteMemo(const Memo& memo) const {
+  nlohmann::json header = {{"layout", memo.layout}, {"fingerprint", memo.fingerprint}};
+  header["generation"] = memo.generation ? nlohmann::json(*memo.generation) : nlohmann::json();
+  header["sets"] = nlohmann::json::array();
+  std::string body;
+  for (const auto& [set, elements] : memo.elements) {
+    header["sets"].push_back(set);
+    for (const auto& element : elements) body += set + "\t" + element + "\n";
+  }
+  state_.Ensure();
+  WriteFileAtomically(state_.root() / fmt::format("applied-{}.memo", table_),
+                      header.dump() + "\n" + body, 0600);
+}
+
+std::optional<NftablesFirewall::Memo> NftablesFirewall::TrustedMemo(const NftRuleset& desired) {
+  auto memo = ReadMemo();
+  if (!memo || !memo->generation || memo->layout != desired.skeleton_hash) return std::nullopt;
+  auto generation = ReadRulesetGeneration();
+  if (!generation || *generation != *memo->generation) return std::nullopt;
+  return memo;
+}
+
+void NftablesFirewall::RunAndRemember(const std::string& commands, const NftRuleset& desired,
+                                      std::string fingerprint) {
+  auto before = ReadRulesetGeneration();
+  nft_.Run(commands);
+  auto after = ReadRulesetGeneration();
+  Memo memo{desired.skeleton_hash, std::move(fingerprint), std::nullopt, desired.elements};
+  // Only when the generation moved by exactly our one transaction is the kernel known to
+  // hold what we sent.
+  if (before && after && *after == *before + 1) memo.generation = after;
+  WriteMemo(memo);
 }
 
 std::string NftablesFirewall::Render(const DesiredState& state) {
@@ -56,12 +122,18 @@ std::string NftablesFirewall::Render(const DesiredState& state) {
 
 FirewallDiff NftablesFirewall::Diff(const DesiredState& state) {
   NftRuleset desired = RenderRuleset(state);
-  KernelTable kernel = ReadKernel();
   FirewallDiff diff;
-  diff.table_missing = !kernel.exists;
-  if (!kernel.exists) return diff;
-  diff.layout_differs = !LayoutMatches(kernel, desired);
-  ElementChanges changes = CompareElements(kernel.elements, desired.elements);
+  NftElements present;
+  if (auto memo = TrustedMemo(desired)) {
+    present = memo->elements;
+  } else {
+    KernelTable kernel = ReadKernel();
+    diff.table_missing = !kernel.exists;
+    if (!kernel.exists) return diff;
+    diff.layout_differs = !LayoutMatches(kernel, desired, ReadMemo());
+    present = kernel.elements;
+  }
+  ElementChanges changes = CompareElements(present, desired.elements);
   for (const auto& [set, elements] : changes.add)
     for (const auto& element : elements) diff.to_add.push_back(set + ": " + element);
   for (const auto& [set, elements] : changes.remove)
@@ -71,22 +143,43 @@ FirewallDiff NftablesFirewall::Diff(const DesiredState& state) {
 
 FirewallChange NftablesFirewall::Apply(const DesiredState& state) {
   NftRuleset desired = RenderRuleset(state);
-  KernelTable kernel = ReadKernel();
   FirewallChange change;
-  if (LayoutMatches(kernel, desired)) {
-    ElementChanges changes = CompareElements(kernel.elements, desired.elements);
-    if (changes.added + changes.removed > 0)
-      nft_.Run(RenderElementChanges(table_, changes.remove, changes.add));
-    ForgetClosed(changes.remove);
+  auto apply_changes = [&](const NftElements& present, const std::string& fingerprint) {
+    ElementChanges changes = CompareElements(present, desired.elements);
     change.added = changes.added;
     change.removed = changes.removed;
+    if (changes.added + changes.removed == 0) return;
+    RunAndRemember(RenderElementChanges(table_, changes.remove, changes.add), desired, fingerprint);
+    ForgetClosed(changes.remove);
+  };
+  // Fast path: nobody changed nftables since our last transaction.
+  if (auto memo = TrustedMemo(desired)) {
+    apply_changes(memo->elements, memo->fingerprint);
     return change;
   }
-  nft_.Run(RenderReplace(desired));
+  KernelTable kernel = ReadKernel();
+  auto memo = ReadMemo();
+  if (LayoutMatches(kernel, desired, memo)) {
+    apply_changes(kernel.elements, kernel.fingerprint);
+    if (!change.Changed()) {  // in sync: remember the generation for the next fast path
+      Memo fresh{desired.skeleton_hash, kernel.fingerprint, ReadRulesetGeneration(),
+                 desired.elements};
+      WriteMemo(fresh);
+    }
+    return change;
+  }
+  // The same layout always lists the same way: reuse its fingerprint instead of listing.
+  std::string fingerprint =
+      memo && memo->layout == desired.skeleton_hash ? memo->fingerprint : std::string();
+  RunAndRemember(RenderReplace(desired), desired, fingerprint);
+  if (fingerprint.empty()) {
+    Memo with_fingerprint = *ReadMemo();
+    with_fingerprint.fingerprint = ReadKernel().fingerprint;
+    WriteMemo(with_fingerprint);
+  }
   ForgetClosed(CompareElements(kernel.elements, desired.elements).remove);
   change.replaced = true;
   for (const auto& [set, elements] : desired.elements) change.added += elements.size();
-  state_.WriteAppliedFingerprint(table_, ReadKernel().fingerprint + " " + desired.skeleton_hash);
   return change;
 }
 
@@ -116,7 +209,8 @@ std::vector<TrafficCounters> NftablesFirewall::ReadCounters(const DesiredState& 
 }
 
 bool NftablesFirewall::Down() {
-  state_.ForgetApplied(table_);
+  std::error_code error;
+  std::filesystem::remove(state_.root() / fmt::format("applied-{}.memo", table_), error);
   if (!ReadKernel().exists) return false;
   nft_.Run(RenderDeleteTable(table_));
   return true;

@@ -118,6 +118,24 @@ void LibvirtClient::UpdateNetworkHost(const std::string& name, bool dhcp_section
     Fail(fmt::format("cannot update network {} with {}", name, xml));
 }
 
+std::vector<LibvirtClient::Lease> LibvirtClient::Leases(const std::string& name) {
+  NetworkHandle handle{virNetworkLookupByName(connection_, name.c_str())};
+  if (!handle.network) Fail(fmt::format("no network {}", name));
+  virNetworkDHCPLeasePtr* leases = nullptr;
+  int count = virNetworkGetDHCPLeases(handle.network, nullptr, &leases, 0);
+  if (count < 0) Fail(fmt::format("cannot read the leases of network {}", name));
+  std::vector<Lease> result;
+  for (int i = 0; i < count; ++i) {
+    const auto* lease = leases[i];
+    result.push_back({lease->expirytime, lease->mac ? lease->mac : "",
+                      lease->ipaddr ? lease->ipaddr : "", lease->hostname ? lease->hostname : "",
+                      lease->clientid ? lease->clientid : ""});
+    virNetworkDHCPLeaseFree(leases[i]);
+  }
+  free(leases);
+  return result;
+}
+
 std::vector<DomainInfo> LibvirtClient::RunningDomains() {
   virDomainPtr* domains = nullptr;
   int count = virConnectListAllDomains(connection_, &domains, VIR_CONNECT_LIST_DOMAINS_ACTIVE);

@@ -46,6 +46,12 @@ class LibvirtClient {
 
   std::vector<DomainInfo> RunningDomains();
 
+  struct Lease {
+    long long expiry = 0;
+    std::string mac, address, hostname, client_id;
+  };
+  std::vector<Lease> Leases(const std::string& network);
+
  private:
   _virConnect* connection_ = nullptr;
   bool owned_ = true;

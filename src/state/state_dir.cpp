@@ -46,22 +46,4 @@ RunningHosts StateDir::ReadRunningHosts() const {
   return hosts;
 }
 
-std::optional<std::string> StateDir::ReadAppliedFingerprint(const std::string& table) const {
-  auto text = ReadFileIfExists(root_ / fmt::format("applied-{}.fingerprint", table));
-  if (!text) return std::nullopt;
-  while (!text->empty() && text->back() == '\n') text->pop_back();
-  return text;
-}
-
-void StateDir::WriteAppliedFingerprint(const std::string& table,
-                                       const std::string& fingerprint) const {
-  WriteFileAtomically(root_ / fmt::format("applied-{}.fingerprint", table), fingerprint + "\n",
-                      0600);
-}
-
-void StateDir::ForgetApplied(const std::string& table) const {
-  std::error_code error;
-  std::filesystem::remove(root_ / fmt::format("applied-{}.fingerprint", table), error);
-}
-
 }  // namespace virtnat

@@ -28,11 +28,6 @@ class StateDir {
   void WriteRunningDomains(const std::map<std::string, std::set<std::string>>& domains) const;
   RunningHosts ReadRunningHosts() const;
 
-  // What apply last installed: the kernel's layout fingerprint and the desired layout hash.
-  std::optional<std::string> ReadAppliedFingerprint(const std::string& table) const;
-  void WriteAppliedFingerprint(const std::string& table, const std::string& fingerprint) const;
-  void ForgetApplied(const std::string& table) const;
-
  private:
   std::filesystem::path root_;
 };

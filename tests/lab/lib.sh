@@ -14,6 +14,9 @@
 # "ok N - what" / "not ok N - what" with "# " lines of detail.
 
 set -uo pipefail
+# grep_q: "grep -q" that reads all its input. With pipefail, grep -q exiting at the first match
+# can kill the writer with SIGPIPE and fail a pipeline whose answer was yes.
+grep_q() { grep "$@" >/dev/null; }
 
 LAB_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_TESTS_DIR/../.." && pwd)
@@ -113,7 +116,7 @@ finish() {
 
 # ------------------------------------------------------------------ the lab
 
-ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep_q -x -- "$1"; }
 
 # node_ns NODE: c1 -> ${LAB_PREFIX}-c1; a full namespace name stays as it is.
 node_ns() {

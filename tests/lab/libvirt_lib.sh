@@ -193,7 +193,7 @@ lv_domain_is() { [ "$(lv_domain_state "$1")" = "$2" ]; }
 lv_wait_domain_state() { lv_wait_for "${3:-30}" lv_domain_is "$1" "$2"; }
 lv_wait_domain_running() { lv_wait_domain_state "$1" running "${2:-30}"; }
 
-lv_network_is_active() { lv_virsh -q net-info "$1" 2>/dev/null | grep -Eq '^Active:[[:space:]]+yes'; }
+lv_network_is_active() { lv_virsh -q net-info "$1" 2>/dev/null | grep_q -E '^Active:[[:space:]]+yes'; }
 
 # lv_wait_network_active NAME [SECONDS]
 lv_wait_network_active() { lv_wait_for "${2:-30}" lv_network_is_active "$1"; }
@@ -276,4 +276,4 @@ lv_unplug_guests() {
   rm -f "$LV_WORK/guests"
 }
 
-ns_exists_lv() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+ns_exists_lv() { ip netns list 2>/dev/null | awk '{print $1}' | grep_q -x -- "$1"; }

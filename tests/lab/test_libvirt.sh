@@ -364,7 +364,7 @@ else
 fi
 xml=$(lv_virsh net-dumpxml "$NET" 2>&1)
 if grep -qF "<host mac='02:ff:0a:0a:06:1e' name='lxdev03.devops.test' ip='10.1.1.30'/>" <<<"$xml" &&
-  net_facts <<<"$xml" | grep -qx 'dns-host 10.1.1.30 lxdev03'; then
+  net_facts <<<"$xml" | grep_q -x 'dns-host 10.1.1.30 lxdev03'; then
   pass "net-dumpxml (live) has lxdev03's DHCP and DNS host entries"
 else
   fail "net-dumpxml (live) has lxdev03's DHCP and DNS host entries" "$xml"

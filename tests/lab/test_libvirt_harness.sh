@@ -20,10 +20,10 @@ NS_NET=$(ip netns exec "$NS" readlink /proc/self/ns/net)
 # check_root_clean DESCRIPTION: no libvirt chain, no vbr9, no lab tap in the root namespace.
 root_libvirt_traces() {
   local found=""
-  nft list ruleset 2>/dev/null | grep -Eq 'LIBVIRT_|vbr9' && found+="nft ruleset has LIBVIRT_/vbr9; "
+  nft list ruleset 2>/dev/null | grep_q -E 'LIBVIRT_|vbr9' && found+="nft ruleset has LIBVIRT_/vbr9; "
   # Legacy iptables: only looked at when its tables already exist (nothing gets loaded).
   if [ -s /proc/net/ip_tables_names ] && command -v iptables-legacy-save >/dev/null; then
-    iptables-legacy-save 2>/dev/null | grep -q 'LIBVIRT_' && found+="iptables-legacy has LIBVIRT_; "
+    iptables-legacy-save 2>/dev/null | grep_q 'LIBVIRT_' && found+="iptables-legacy has LIBVIRT_; "
   fi
   ip -br link show vbr9 >/dev/null 2>&1 && found+="link vbr9; "
   [ -S /run/libvirt/libvirt-sock ] && found+="/run/libvirt/libvirt-sock; "
@@ -193,8 +193,8 @@ fi
 tap1=$(lv_domain_ifaces hv1 | head -n 1)
 tap2=$(lv_domain_ifaces hv2 | head -n 1)
 links=$(ip -n "$NS" -br link show master vbr9 2>&1; ip -n "$NS" -br link show master nbr0 2>&1)
-if [ -n "$tap1" ] && [ -n "$tap2" ] && ip -n "$NS" -br link show master vbr9 | grep -q "^$tap1 " &&
-  ip -n "$NS" -br link show master nbr0 | grep -q "^$tap2 "; then
+if [ -n "$tap1" ] && [ -n "$tap2" ] && ip -n "$NS" -br link show master vbr9 | grep_q "^$tap1 " &&
+  ip -n "$NS" -br link show master nbr0 | grep_q "^$tap2 "; then
   pass "hv1's tap $tap1 is on vbr9 and hv2's tap $tap2 on nbr0, inside $NS"
 else
   fail "the domains' taps are on their bridges inside $NS" "taps '$tap1' '$tap2'" "$links"
@@ -293,7 +293,7 @@ else
   fail "no qemu, libvirtd, virtlogd, dnsmasq or holder process is left" "left: '$left'; qemu pids '$qemu1' '$qemu2'"
 fi
 check "the state folder $LV_STATE is gone" bash -c "[ ! -e '$LV_STATE' ]"
-if ! ip -n "$NS" link show vbr9 >/dev/null 2>&1 && ! ip -n "$NS" -br link | grep -q '^vnet'; then
+if ! ip -n "$NS" link show vbr9 >/dev/null 2>&1 && ! ip -n "$NS" -br link | grep_q '^vnet'; then
   pass "vbr9 and the domains' taps are gone from $NS"
 else
   fail "vbr9 and the domains' taps are gone from $NS" "$(ip -n "$NS" -br link)"

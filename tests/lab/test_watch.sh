@@ -31,7 +31,7 @@ wait_repaired() {
   local desc=$1 deadline=$((SECONDS + 3)) started took_ms
   started=$(date +%s%N)
   while [ $SECONDS -lt $deadline ]; do
-    if nft_host list map inet "$TABLE" fwd_dnat 2>/dev/null | grep -q "198.51.100.1 . tcp . 2222"; then
+    if nft_host list map inet "$TABLE" fwd_dnat 2>/dev/null | grep_q "198.51.100.1 . tcp . 2222"; then
       took_ms=$((($(date +%s%N) - started) / 1000000))
       if [ "$took_ms" -lt 1000 ]; then
         pass "$desc: repaired in ${took_ms} ms"
@@ -57,7 +57,7 @@ wait_repaired "a forward element deleted"
 
 ip netns exec "$HOST_NS" nft insert rule inet "$TABLE" prerouting_filter tcp dport 2222 drop
 sleep 1
-if nft_host list chain inet "$TABLE" prerouting_filter | grep -q "tcp dport 2222 drop"; then
+if nft_host list chain inet "$TABLE" prerouting_filter | grep_q "tcp dport 2222 drop"; then
   fail "a rule somebody inserted into virtnat's chain is removed"
 else
   pass "a rule somebody inserted into virtnat's chain is removed"

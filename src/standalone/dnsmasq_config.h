@@ -1,0 +1,62 @@
+// What virtnat hands one dnsmasq per standalone network: its configuration, the static hosts
+// and where the files live. Pure: nothing here touches the system.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+
+namespace virtnat {
+
+inline constexpr const char* kDnsmasqPath = "/usr/sbin/dnsmasq";
+// Debian's dnsmasq-base creates this user (group nogroup): dnsmasq drops root after binding.
+inline constexpr const char* kDnsmasqUser = "dnsmasq";
+inline constexpr const char* kDnsmasqGroup = "nogroup";
+
+// Where the files of standalone networks live. Per network: lib_dir/<network>/{dnsmasq.conf,
+// hostsfile, addnhosts, leases} and run_dir/dnsmasq-<network>.pid.
+struct StandalonePaths {
+  std::filesystem::path lib_dir = "/var/lib/virtnat";
+  std::filesystem::path run_dir = "/run/virtnat";
+
+  // Throw BadInput for a network name that is not a plain file name ("", ".", "..", "a/b").
+  std::filesystem::path NetworkDir(const std::string& network) const;
+  std::filesystem::path ConfFile(const std::string& network) const;
+  std::filesystem::path HostsFile(const std::string& network) const;
+  std::filesystem::path AddnHostsFile(const std::string& network) const;
+  std::filesystem::path LeaseFile(const std::string& network) const;
+  std::filesystem::path PidFile(const std::string& network) const;
+};
+
+struct DnsmasqFiles {
+  std::string conf;       // dnsmasq.conf: changing it needs a restart
+  std::string hostsfile;  // dhcp-hostsfile: "mac,address,name" per host with a MAC
+  std::string addnhosts;  // addn-hosts: "address fqdn name" per host
+};
+
+// The files for `network`, which needs an address (Network::has_address).
+DnsmasqFiles RenderDnsmasqFiles(const Network& network, const StandalonePaths& paths);
+
+// How many leases dnsmasq may hand out: every usable address of the subnet but the host's.
+// The range and the static hosts bound the real number; a limit of the range's size would let
+// a full range lock the static hosts out, and one that counted the hosts would change the
+// configuration (so restart dnsmasq) whenever a host is added.
+int DhcpLeaseMax(const Network& network);
+
+struct DhcpLease {
+  std::int64_t expiry = 0;  // seconds since the epoch; 0 = never expires
+  std::string mac;          // as dnsmasq wrote it: lower case for Ethernet
+  Ipv4Address address;
+  std::string hostname;   // empty when the client sent none ("*" in the file)
+  std::string client_id;  // empty when none ("*" in the file)
+  bool operator==(const DhcpLease&) const = default;
+};
+
+// dnsmasq's lease file: "EXPIRY MAC ADDRESS HOSTNAME CLIENT-ID" per line. IPv6 leases (after
+// the "duid" line) and malformed lines are skipped.
+std::vector<DhcpLease> ParseDnsmasqLeases(const std::string& text);
+
+}  // namespace virtnat

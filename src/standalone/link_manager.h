@@ -1,0 +1,69 @@
+// A thin adapter over libnl-route-3 for the links of standalone networks: bridges, dummy NICs,
+// enslaving, IPv4 addresses. Works in the network namespace of the calling process.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/net.h"
+
+struct nl_sock;
+
+namespace virtnat {
+
+struct LinkFacts {
+  int index = 0;
+  std::string kind;  // "bridge", "dummy", "veth"...; empty for a plain device
+  MacAddress mac;
+  bool up = false;       // administratively up (IFF_UP)
+  int master_index = 0;  // 0 = not enslaved
+};
+
+// Every method throws RuntimeFailure when the kernel refuses.
+class LinkManager {
+ public:
+  LinkManager();  // opens a NETLINK_ROUTE socket
+  ~LinkManager();
+  LinkManager(const LinkManager&) = delete;
+  LinkManager& operator=(const LinkManager&) = delete;
+
+  std::optional<LinkFacts> Find(const std::string& name);
+
+  // Creates a bridge with this MAC, STP on and the shortest forward delay STP allows (2 s), or
+  // brings an existing one to that state. The MAC is set on the bridge itself so that ports
+  // joining with lower MACs never change it. Returns true when it created the bridge.
+  bool EnsureBridge(const std::string& name, const MacAddress& mac);
+  // Creates a dummy NIC with this MAC, or sets the MAC of an existing one. Returns true when
+  // it created it. On kernels without the dummy driver (EOPNOTSUPP) the NIC is a persistent
+  // TAP device with no process attached, as libvirt's "virbr0-nic" was.
+  bool EnsureDummy(const std::string& name, const MacAddress& mac);
+
+  // Enslaves `name` to `master`; an empty master releases it.
+  void SetMaster(const std::string& name, const std::string& master);
+  void SetUp(const std::string& name);
+
+  std::vector<Ipv4Interface> Ipv4Addresses(const std::string& name);
+  void AddIpv4Address(const std::string& name, const Ipv4Interface& address);
+  void DeleteIpv4Address(const std::string& name, const Ipv4Interface& address);
+
+  // Deletes the link; returns false when there was none.
+  bool Delete(const std::string& name);
+
+ private:
+  int IndexOf(const std::string& name);
+  void SetMac(int index, const std::string& name, const MacAddress& mac);
+  // Sends RTM_NEWLINK for a bridge: create (index 0) or change (index of an existing one).
+  void SendBridgeRequest(const std::string& name, int index, const std::optional<MacAddress>& mac);
+
+  nl_sock* socket_ = nullptr;
+};
+
+// The kinds a dummy NIC may have: "dummy", or "tun" for the TAP fallback.
+bool IsDummyNicKind(const std::string& kind);
+
+// net.ipv4.ip_forward of the calling process's network namespace, through /proc/sys.
+bool Ipv4ForwardingEnabled();
+void EnableIpv4Forwarding();
+
+}  // namespace virtnat
