@@ -3,39 +3,11 @@
 #include <fmt/format.h>
 
 #include "config/diagnostics.h"
+#include "config/toml_text.h"
 #include "config/validate.h"
 #include "model/net.h"
 
 namespace virtnat {
-namespace {
-
-std::string TomlString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-          out += c;
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 ForwardSpec ParseForwardSpec(const std::string& target, const std::string& public_port) {
   ForwardSpec spec;
@@ -71,20 +43,20 @@ ForwardSpec ParseForwardSpec(const std::string& target, const std::string& publi
 std::string ForwardSpecToToml(const ForwardSpec& spec) {
   std::string out = "[[forward]]\n";
   if (!spec.host.empty())
-    out += "host = " + TomlString(spec.host) + "\n";
+    out += "host = " + TomlQuoted(spec.host) + "\n";
   else
-    out += "address = " + TomlString(spec.address) + "\n";
-  out += "protocol = " + TomlString(spec.protocol) + "\n";
-  out += "port = " + TomlString(spec.port) + "\n";
-  out += "to_port = " + TomlString(spec.to_port) + "\n";
-  if (spec.listen) out += "listen = " + TomlString(*spec.listen) + "\n";
+    out += "address = " + TomlQuoted(spec.address) + "\n";
+  out += "protocol = " + TomlQuoted(spec.protocol) + "\n";
+  out += "port = " + TomlQuoted(spec.port) + "\n";
+  out += "to_port = " + TomlQuoted(spec.to_port) + "\n";
+  if (spec.listen) out += "listen = " + TomlQuoted(*spec.listen) + "\n";
   if (!spec.sources.empty()) {
     out += "source = [";
     for (std::size_t i = 0; i < spec.sources.size(); ++i)
-      out += (i ? ", " : "") + TomlString(spec.sources[i]);
+      out += (i ? ", " : "") + TomlQuoted(spec.sources[i]);
     out += "]\n";
   }
-  if (!spec.description.empty()) out += "description = " + TomlString(spec.description) + "\n";
+  if (!spec.description.empty()) out += "description = " + TomlQuoted(spec.description) + "\n";
   return out;
 }
 

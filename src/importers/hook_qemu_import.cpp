@@ -11,7 +11,7 @@
 #include "config/diagnostics.h"
 #include "config/forward_spec.h"
 #include "config/validate.h"
-#include "importers/toml_text.h"
+#include "config/toml_text.h"
 #include "model/net.h"
 
 namespace virtnat {

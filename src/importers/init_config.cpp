@@ -6,7 +6,7 @@
 
 #include "config/diagnostics.h"
 #include "config/validate.h"
-#include "importers/toml_text.h"
+#include "config/toml_text.h"
 #include "model/net.h"
 
 namespace virtnat {

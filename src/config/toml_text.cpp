@@ -1,4 +1,4 @@
-#include "importers/toml_text.h"
+#include "config/toml_text.h"
 
 #include <fmt/format.h>
 

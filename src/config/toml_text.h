@@ -1,4 +1,4 @@
-// Small helpers for writing TOML text by hand, shared by the importers.
+// Small helpers for writing TOML text by hand: the CLI config file and the importers.
 #pragma once
 
 #include <string>
