@@ -3,7 +3,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit-test lab-test sanitize demo lab-up lab-down format clean
+.PHONY: all deps build test unit-test lab-test sanitize demo lab-up lab-down format clean fuzz fuzz-smoke bench
 
 all: build
 
@@ -27,6 +27,13 @@ sanitize:
 	cmake --build $(BUILD)-asan -j $(JOBS) --target virtnat_unit_tests
 	cd $(BUILD)-asan && ctest --output-on-failure -L unit
 
+# libFuzzer targets (fuzz/, clang): each for FUZZ_TIME seconds (default 300), or 20 for smoke.
+fuzz:
+	bash scripts/fuzz
+
+fuzz-smoke:
+	bash scripts/fuzz --smoke
+
 demo: deps build
 	bash lab/demo.sh $(BUILD)/virtnat
 
@@ -40,3 +47,13 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
+
+# Benchmarks (bench/README.md): a Release build of virtnat in build-release, the bench tools
+# in build-bench, then bench/run.sh prints markdown tables and writes bench/results.md and
+# bench/plot.png. -Wno-restrict: GCC 12 reports a false -Wrestrict in std::string at -O3.
+bench: deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-Wno-restrict
+	cmake --build build-release -j $(JOBS) --target virtnat
+	cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-bench -j $(JOBS)
+	bash bench/run.sh build-release/virtnat build-bench
