@@ -4,6 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build test unit-test lab-test sanitize demo lab-up lab-down format clean fuzz fuzz-smoke bench
+.PHONY: install deb package-test
 
 all: build
 
@@ -53,7 +54,23 @@ clean:
 # bench/plot.png. -Wno-restrict: GCC 12 reports a false -Wrestrict in std::string at -O3.
 bench: deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-Wno-restrict
-	cmake --build build-release -j $(JOBS) --target virtnat
+	cmake --build build-release -j $(JOBS) --target virtnat virtnat-hook
 	cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release
 	cmake --build build-bench -j $(JOBS)
 	bash bench/run.sh build-release/virtnat build-bench
+
+# Install the binary, the systemd unit, the man page, bash completion and the example config
+# (an existing /etc/virtnat/virtnat.toml is kept): PREFIX (default /usr/local), DESTDIR to
+# stage. packaging/README-install.md.
+PREFIX ?= /usr/local
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)" --strip
+
+# The Debian package: $(BUILD)/virtnat_VERSION_ARCH.deb (CPack, packaging/CMakeLists.txt).
+deb: build
+	cd $(BUILD) && cpack -G DEB
+
+# Builds the .deb, installs it on this machine, follows packaging/README-install.md step by
+# step and purges it (as root; refuses to run where virtnat is installed).
+package-test: deps deb
+	bash tests/package/test_package.sh $(BUILD)

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <toml++/toml.h>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -206,12 +207,14 @@ Candidate BuildCandidate(const GlobalOptions& options, const ForwardSpec& spec,
   fs::path cli_path = CliConfigPath(options.config_path);
   std::string current = ReadFileIfExists(cli_path).value_or(
       "# Written by `virtnat forward add/remove`; hand-written files are never rewritten.\n");
+  // The new forward's index in the CLI file: only that small file needs parsing for it.
   std::size_t forwards_before = 0;
-  {
-    Diagnostics ignored;
-    Config before = ParseWithCliFile(options, current, ignored);
-    for (const auto& forward : before.forwards)
-      if (forward.where.file == cli_path.string()) ++forwards_before;
+  try {
+    toml::table cli_table = toml::parse(current, cli_path.string());
+    if (const toml::array* forwards = cli_table["forward"].as_array())
+      forwards_before = forwards->size();
+  } catch (const toml::parse_error&) {
+    // A broken CLI file is reported by the full parse below.
   }
   if (!current.empty() && current.back() != '\n') current += "\n";
   Candidate candidate;
@@ -283,11 +286,10 @@ int CommandPlan(const GlobalOptions& options) {
 }
 
 int CommandApply(const GlobalOptions& options) {
-  Load(options, /*warn=*/true);  // bad input stops here, before anything is created
+  Config config = Load(options, /*warn=*/true);  // bad input stops here, before anything is created
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
-  Config config = Load(options);
   ApplyConfig(options, config, state);
   return 0;
 }
@@ -397,13 +399,10 @@ int CommandDown(const GlobalOptions& options) {
 }
 
 int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
-  Load(options);
-  Candidate checked = BuildCandidate(options, spec);  // bad input stops here
-  (void)checked;
+  Candidate candidate = BuildCandidate(options, spec);  // bad input stops here
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
-  Candidate candidate = BuildCandidate(options, spec);
   if (!candidate.forward) throw RuntimeFailure("internal error: the new forward was not parsed");
   const Forward& added = *candidate.forward;
   std::string description =

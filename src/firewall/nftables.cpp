@@ -42,7 +42,9 @@ void Nftables::Run(const std::string& commands) {
   }
 }
 
-std::optional<nlohmann::json> Nftables::ListJson(const std::string& command) {
+std::optional<nlohmann::json> Nftables::ListJson(const std::string& command, bool terse) {
+  unsigned flags = NFT_CTX_OUTPUT_JSON | (terse ? NFT_CTX_OUTPUT_TERSE : 0);
+  nft_ctx_output_set_flags(json_context_, flags);
   if (nft_run_cmd_from_buffer(json_context_, command.c_str()) != 0) {
     std::string error = nft_ctx_get_error_buffer(json_context_);
     if (error.find("No such file or directory") != std::string::npos) return std::nullopt;

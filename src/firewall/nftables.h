@@ -20,7 +20,8 @@ class Nftables {
   // Throws RuntimeFailure with nft's error text.
   void Run(const std::string& commands);
   // Runs a list command with JSON output; nullopt when the object does not exist.
-  std::optional<nlohmann::json> ListJson(const std::string& command);
+  // `terse` leaves out the elements of sets and maps.
+  std::optional<nlohmann::json> ListJson(const std::string& command, bool terse = false);
 
  private:
   nft_ctx* context_;

@@ -38,6 +38,13 @@ ElementChanges CompareElements(const NftElements& kernel, const NftElements& des
 
 }  // namespace
 
+KernelTable NftablesFirewall::ReadKernelLayout() {
+  // Terse: without set contents, which the fingerprint leaves out anyway (much faster).
+  auto listing = nft_.ListJson(fmt::format("list table inet {}", table_), /*terse=*/true);
+  if (!listing) return {};
+  return ParseKernelTable(*listing);
+}
+
 KernelTable NftablesFirewall::ReadKernel() {
   auto listing = nft_.ListJson(fmt::format("list table inet {}", table_));
   if (!listing) return {};
@@ -174,7 +181,7 @@ FirewallChange NftablesFirewall::Apply(const DesiredState& state) {
   RunAndRemember(RenderReplace(desired), desired, fingerprint);
   if (fingerprint.empty()) {
     Memo with_fingerprint = *ReadMemo();
-    with_fingerprint.fingerprint = ReadKernel().fingerprint;
+    with_fingerprint.fingerprint = ReadKernelLayout().fingerprint;
     WriteMemo(with_fingerprint);
   }
   ForgetClosed(CompareElements(kernel.elements, desired.elements).remove);

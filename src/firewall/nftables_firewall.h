@@ -23,6 +23,8 @@ class NftablesFirewall : public Firewall {
   bool Down() override;
 
   KernelTable ReadKernel();
+  // The table without elements: enough for the layout fingerprint.
+  KernelTable ReadKernelLayout();
 
   // What virtnat last installed, kept in the state folder so that apply need not list the
   // kernel's table (slow with many elements) when nothing else changed nftables since.
