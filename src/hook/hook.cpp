@@ -1,7 +1,10 @@
 #include "hook/hook.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <iterator>
@@ -50,6 +53,43 @@ std::string ElementCommands(const std::string& table, const std::vector<HostElem
     }
   }
   return commands;
+}
+
+void EnsureShim(const std::string& context) {
+  Nftables nft;
+  std::string done = LibvirtShim(nft).Ensure();
+  if (!done.empty()) Log(LOG_NOTICE, fmt::format("{}: {}", context, done));
+}
+
+// libvirt re-creates its rules around the hooks of a restart or network start, sometimes
+// after the hook ran; a rule inserted on top then pushes the shim below libvirt's reject.
+// So the shim is ensured now and, from a detached child that libvirt does not wait for,
+// again every half second for six seconds. (The watch daemon, when it runs, does it too.)
+void EnsureShimForAWhile(const std::string& context, const std::string& table) {
+  EnsureShim(context);
+  pid_t child = fork();
+  if (child < 0) return;
+  if (child > 0) {
+    waitpid(child, nullptr, 0);
+    return;
+  }
+  // First child: a new session, then the grandchild does the work so nobody waits for it.
+  setsid();
+  if (fork() != 0) _exit(0);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd <= 2; ++fd) dup2(null_fd, fd);  // libvirt reads the hook's output to EOF
+  for (int round = 0; round < 12; ++round) {
+    usleep(500 * 1000);
+    try {
+      // `virtnat down` meanwhile: the shim must stay removed.
+      Nftables nft;
+      auto tables = nft.ListJson("list tables inet");
+      if (!tables || tables->dump().find("\"name\": \"" + table + "\"") == std::string::npos) break;
+      EnsureShim(context);
+    } catch (const std::exception&) {
+    }
+  }
+  _exit(0);
 }
 
 }  // namespace
@@ -107,11 +147,7 @@ int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domai
       }
       return 0;
     }
-    if (operation == "reconnect" && index->shim) {
-      Nftables nft;
-      std::string done = LibvirtShim(nft).Ensure();
-      if (!done.empty()) Log(LOG_NOTICE, fmt::format("{}: {}", call.object, done));
-    }
+    if (operation == "reconnect" && index->shim) EnsureShimForAWhile(call.object, index->table);
     if (!index->follow_vms) return 0;
     std::set<std::string> macs;
     if (!xml.empty()) macs = ParseDomainXml(xml, "stdin").macs;
@@ -132,10 +168,7 @@ int RunNetworkHook(const StateDir& state, const HookCall& call) {
   try {
     auto index = ReadHookIndex(state);
     if (!index || !index->shim) return 0;
-    Nftables nft;
-    std::string done = LibvirtShim(nft).Ensure();
-    if (!done.empty())
-      Log(LOG_NOTICE, fmt::format("network {} {}: {}", call.object, call.operation, done));
+    EnsureShimForAWhile(fmt::format("network {} {}", call.object, call.operation), index->table);
   } catch (const std::exception& error) {
     Log(LOG_ERR, fmt::format("network {} {}: {}", call.object, call.operation, error.what()));
   }
