@@ -15,9 +15,10 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test: unit tests, the bad-input corpus and the lab tests with real packets.
+# Every test: unit tests, the bad-input corpus, the lab tests with real packets, the package.
 test: deps build sanitize
 	cd $(BUILD) && ctest --output-on-failure
+	$(MAKE) package-test
 
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
