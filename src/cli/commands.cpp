@@ -1,10 +1,10 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <cstdlib>
 #include <iostream>
-#include <toml++/toml.h>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -491,6 +491,18 @@ int CommandForwardList(const GlobalOptions& options) {
 
 int CommandHostList(const GlobalOptions& options) {
   Config config = Load(options);
+  if (options.json) {
+    nlohmann::json json = nlohmann::json::array();
+    for (const auto& network : config.networks)
+      for (const auto& host : network.hosts)
+        json.push_back({{"network", network.name},
+                        {"name", host.name},
+                        {"fqdn", network.Fqdn(host)},
+                        {"address", host.address.ToString()},
+                        {"mac", host.mac == MacAddress{} ? "" : host.mac.ToString()}});
+    std::cout << json.dump(2) << "\n";
+    return 0;
+  }
   for (const auto& network : config.networks)
     for (const auto& host : network.hosts)
       std::cout << (host.mac == MacAddress{} ? "" : host.mac.ToString()) << ","

@@ -142,8 +142,38 @@ std::string LibvirtUri(const GlobalOptions& options) {
 
 int CommandNetworkList(const GlobalOptions& options) {
   Config config = LoadQuiet(options);
-  LibvirtClient client(LibvirtUri(options));
-  auto networks = client.ListNetworks();
+  // libvirt is asked only when it is there: without it the config's networks still list.
+  std::vector<LibvirtNetworkState> networks;
+  try {
+    networks = LibvirtClient(LibvirtUri(options)).ListNetworks();
+  } catch (const RuntimeFailure&) {
+  }
+  if (options.json) {
+    nlohmann::json json = nlohmann::json::array();
+    for (const auto& network : config.networks) {
+      nlohmann::json item = {{"name", network.name},
+                             {"in_config", true},
+                             {"mode", ToString(network.mode)},
+                             {"provider", ToString(network.provider)},
+                             {"bridge", network.bridge}};
+      for (const auto& state : networks)
+        if (state.name == network.name) {
+          item["active"] = state.active;
+          item["autostart"] = state.autostart;
+        }
+      json.push_back(item);
+    }
+    for (const auto& state : networks)
+      if (!config.FindNetwork(state.name))
+        json.push_back({{"name", state.name},
+                        {"in_config", false},
+                        {"provider", "libvirt"},
+                        {"bridge", state.bridge},
+                        {"active", state.active},
+                        {"autostart", state.autostart}});
+    std::cout << json.dump(2) << "\n";
+    return 0;
+  }
   TablePrinter table({"NETWORK", "IN CONFIG", "PROVIDER", "ACTIVE", "AUTOSTART", "BRIDGE"});
   for (const auto& network : config.networks) {
     std::string active = "-", autostart = "-", bridge = network.bridge;

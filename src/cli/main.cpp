@@ -194,9 +194,10 @@ int main(int argc, char** argv) {
 
   CLI::App* host = app.add_subcommand("host", "list or look up the hosts of the networks");
   host->require_subcommand(1);
-  host->add_subcommand("list", "print MAC,FQDN,IP for every host")
-      ->callback([&] { run = [&] { return CommandHostList(options); }; })
-      ->footer("Example:\n  virtnat host list");
+  CLI::App* host_list = host->add_subcommand("list", "print MAC,FQDN,IP for every host");
+  host_list->add_flag("--json", options.json, "machine-readable output");
+  host_list->callback([&] { run = [&] { return CommandHostList(options); }; })
+      ->footer("Example:\n  virtnat host list --json");
   std::string host_name;
   CLI::App* lookup =
       host->add_subcommand("lookup", "print FQDN IP MAC of the host with exactly this name");
@@ -207,9 +208,11 @@ int main(int argc, char** argv) {
   CLI::App* network =
       app.add_subcommand("network", "networks of the config: libvirt and standalone");
   network->require_subcommand(1);
-  network->add_subcommand("list", "networks of the config and of libvirt, with their state")
-      ->callback([&] { run = [&] { return CommandNetworkList(options); }; })
-      ->footer("Example:\n  virtnat network list");
+  CLI::App* network_list =
+      network->add_subcommand("list", "networks of the config and of libvirt, with their state");
+  network_list->add_flag("--json", options.json, "machine-readable output");
+  network_list->callback([&] { run = [&] { return CommandNetworkList(options); }; })
+      ->footer("Example:\n  virtnat network list --json");
   std::string network_name;
   for (auto [name, help] : std::initializer_list<std::pair<const char*, const char*>>{
            {"xml", "print the libvirt XML virtnat generates for the network"},
