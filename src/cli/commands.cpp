@@ -122,10 +122,7 @@ void ApplyConfig(const GlobalOptions& options, const Config& config, const State
   NftablesFirewall firewall(config.settings.table, state);
   PrintChange(config.settings.table, firewall.Apply(desired));
   WriteHookState(state, config);
-  bool libvirt_firewall = false;
-  for (const auto& network : config.networks)
-    libvirt_firewall = libvirt_firewall || !network.VirtnatOwnsFirewall();
-  if (libvirt_firewall) {
+  if (config.NeedsLibvirtShim()) {
     Nftables nft;
     std::string done = LibvirtShim(nft).Ensure();
     if (!done.empty()) std::cout << done << "\n";
@@ -389,11 +386,8 @@ int CommandDown(const GlobalOptions& options) {
     std::cout << fmt::format("deleted table inet {}\n", config.settings.table);
   else
     std::cout << fmt::format("table inet {} was not installed\n", config.settings.table);
-  bool libvirt_firewall = false;
-  for (const auto& network : config.networks)
-    libvirt_firewall = libvirt_firewall || !network.VirtnatOwnsFirewall();
   Nftables nft;
-  if (libvirt_firewall && LibvirtShim(nft).Remove())
+  if (config.NeedsLibvirtShim() && LibvirtShim(nft).Remove())
     std::cout << "removed the shim rule from libvirt's chain\n";
   return 0;
 }

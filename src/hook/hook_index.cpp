@@ -21,8 +21,8 @@ HookIndex BuildHookIndex(const Config& config) {
   index.table = config.settings.table;
   index.follow_vms = config.settings.vm_lifecycle == VmLifecycle::kLibvirt;
   index.strict = config.settings.strict_hook;
+  index.shim = config.NeedsLibvirtShim();
   for (const auto& network : config.networks) {
-    index.shim = index.shim || !network.VirtnatOwnsFirewall();
     for (const auto& host : network.hosts)
       index.host_macs[host.name] = host.mac == MacAddress{} ? "" : host.mac.ToString();
   }

@@ -122,6 +122,12 @@ struct Config {
   std::vector<std::string> files;  // every file that was read, main first
 
   const Network* FindNetwork(const std::string& name) const;
+  // Some network's firewall belongs to libvirt: virtnat keeps its shim in libvirt's chain.
+  bool NeedsLibvirtShim() const {
+    for (const auto& network : networks)
+      if (!network.VirtnatOwnsFirewall()) return true;
+    return false;
+  }
   // The network and host that own an address or name; nullptr if none.
   std::pair<const Network*, const Host*> FindHost(const std::string& name) const;
   std::pair<const Network*, const Host*> FindHostByAddress(const Ipv4Address& address) const;

@@ -148,10 +148,7 @@ class Watcher {
         WriteHookState(state_, *config_);
         Log(fmt::format("repaired table inet {} ({}: {})", config_->settings.table, reason, found));
       }
-      bool libvirt_firewall = false;
-      for (const auto& network : config_->networks)
-        libvirt_firewall = libvirt_firewall || !network.VirtnatOwnsFirewall();
-      if (libvirt_firewall) {
+      if (config_->NeedsLibvirtShim()) {
         Nftables nft;
         std::string done = LibvirtShim(nft).Ensure();
         if (!done.empty()) Log(fmt::format("repaired the libvirt shim ({}): {}", reason, done));
