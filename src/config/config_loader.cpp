@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/toml_text.h"
 #include "config/validate.h"
 
 namespace virtnat {
@@ -481,21 +482,23 @@ Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagno
       parsed.emplace_back(&source, toml::parse(source.text, source.path));
     } catch (const toml::parse_error& error) {
       diagnostics.Error({source.path, static_cast<int>(error.source().begin.line), "syntax", {}},
-                        std::string(error.description()));
+                        PrintableLine(std::string(error.description())));
     }
   }
   ParseSettingsOf(parsed, config.settings, diagnostics);
   for (auto& [source, root] : parsed) {
-    TableReader top(root, "", source->path, diagnostics);
+    // A named copy: lambdas may not capture structured bindings before clang 16.
+    const std::string& file = source->path;
+    TableReader top(root, "", file, diagnostics);
     top.Get("settings");
     top.Tables("network", [&](const toml::table& table, int index) {
-      TableReader reader(table, fmt::format("network[{}]", index), source->path, diagnostics);
+      TableReader reader(table, fmt::format("network[{}]", index), file, diagnostics);
       Network network;
-      ParseNetwork(reader, source->path, network, diagnostics);
+      ParseNetwork(reader, file, network, diagnostics);
       config.networks.push_back(std::move(network));
     });
     top.Tables("forward", [&](const toml::table& table, int index) {
-      TableReader reader(table, fmt::format("forward[{}]", index), source->path, diagnostics);
+      TableReader reader(table, fmt::format("forward[{}]", index), file, diagnostics);
       ParseForward(reader, config.settings, config, diagnostics);
     });
     top.ReportUnknownKeys();

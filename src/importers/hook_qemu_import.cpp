@@ -10,8 +10,8 @@
 
 #include "config/diagnostics.h"
 #include "config/forward_spec.h"
-#include "config/validate.h"
 #include "config/toml_text.h"
+#include "config/validate.h"
 #include "model/net.h"
 
 namespace virtnat {
@@ -483,6 +483,9 @@ ImportResult ImportLibvirtHookQemu(const std::string& text, const std::string& f
     throw BadInput(PrintableLine(fmt::format("{}:{}: not valid JSON: {}", file_name,
                                              LineAtByte(json_text, error.byte ? error.byte - 1 : 0),
                                              ParseErrorReason(error.what()))));
+  } catch (const Json::exception& error) {  // e.g. a number too large for a double
+    throw BadInput(PrintableLine(
+        fmt::format("{}: not valid JSON: {}", file_name, ParseErrorReason(error.what()))));
   }
   if (!root.is_object())
     throw BadInput(PrintableLine(
