@@ -44,6 +44,12 @@ std::string TargetName(const Forward& forward) {
   return forward.host.empty() ? forward.target.ToString() : forward.host;
 }
 
+// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it.
+std::string Describe(const Forward& forward) {
+  return fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(forward.protocols), ListenText(forward),
+                     ToString(forward.port), TargetName(forward), ToString(forward.to_port));
+}
+
 std::string Location(const SourceLocation& where) {
   return fmt::format("{}:{}", where.file, where.line);
 }
@@ -399,9 +405,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
   FileLock lock(state.LockPath());
   if (!candidate.forward) throw RuntimeFailure("internal error: the new forward was not parsed");
   const Forward& added = *candidate.forward;
-  std::string description =
-      fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(added.protocols), ListenText(added),
-                  ToString(added.port), TargetName(added), ToString(added.to_port));
+  std::string description = Describe(added);
   if (IsDuplicate(candidate)) {
     std::cout << "no change: forward " << description << " already exists\n";
     ApplyConfig(options, Load(options), state);
@@ -430,10 +434,7 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) 
   Candidate candidate = BuildCandidate(options, spec, /*for_removal=*/true);
   if (!candidate.forward) throw RuntimeFailure("internal error: the forward was not parsed");
   auto index = FindForward(config, *candidate.forward);
-  std::string description =
-      fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(candidate.forward->protocols),
-                  ListenText(*candidate.forward), ToString(candidate.forward->port),
-                  TargetName(*candidate.forward), ToString(candidate.forward->to_port));
+  std::string description = Describe(*candidate.forward);
   fs::path cli_path = CliConfigPath(options.config_path);
   if (!index) throw BadInput(fmt::format("virtnat: no forward {} in the config", description));
   const Forward& found = config.forwards[*index];

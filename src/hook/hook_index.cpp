@@ -10,12 +10,6 @@
 
 namespace virtnat {
 
-std::string ForwardHost(const Config& config, const Forward& forward) {
-  if (!forward.host.empty()) return forward.host;
-  auto [network, host] = config.FindHostByAddress(forward.target);
-  return host ? host->name : "";
-}
-
 HookIndex BuildHookIndex(const Config& config) {
   HookIndex index;
   index.table = config.settings.table;

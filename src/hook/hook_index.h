@@ -29,8 +29,6 @@ struct HostElements {
 // Pure: the index and the per-host DNAT elements (active or not) of a config.
 HookIndex BuildHookIndex(const Config& config);
 std::map<std::string, HostElements> BuildHostElements(const Config& config);
-// The host that owns a forward's target, or "" for a forward to an address no host owns.
-std::string ForwardHost(const Config& config, const Forward& forward);
 
 std::string SerializeHookIndex(const HookIndex& index);
 HookIndex ParseHookIndex(const std::string& text);  // throws RuntimeFailure

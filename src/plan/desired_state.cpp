@@ -13,15 +13,16 @@ std::vector<PortMapping> ExpandForward(const Forward& forward) {
   return mappings;
 }
 
+std::string ForwardHost(const Config& config, const Forward& forward) {
+  if (!forward.host.empty()) return forward.host;
+  auto [network, host] = config.FindHostByAddress(forward.target);
+  return host ? host->name : "";
+}
+
 bool IsForwardActive(const Config& config, const Forward& forward, const RunningHosts& running) {
   if (config.settings.vm_lifecycle == VmLifecycle::kIgnore) return true;
-  std::string host = forward.host;
-  if (host.empty()) {
-    auto [network, owner] = config.FindHostByAddress(forward.target);
-    if (!owner) return true;  // not a VM virtnat knows: nothing to follow
-    host = owner->name;
-  }
-  return running.contains(host);
+  std::string host = ForwardHost(config, forward);
+  return host.empty() || running.contains(host);  // an address no VM owns: nothing to follow
 }
 
 DesiredState BuildDesiredState(const Config& config, const RunningHosts& running) {

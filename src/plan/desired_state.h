@@ -36,6 +36,10 @@ using RunningHosts = std::set<std::string>;
 
 std::vector<PortMapping> ExpandForward(const Forward& forward);
 
+// The host that owns a forward's target: its host name, or the host with its address; "" for
+// an address no host owns.
+std::string ForwardHost(const Config& config, const Forward& forward);
+
 // A forward is active when lifecycle is "ignore", when it targets an address that no host
 // owns, or when its host's VM runs.
 bool IsForwardActive(const Config& config, const Forward& forward, const RunningHosts& running);
