@@ -15,10 +15,12 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test: unit tests, the bad-input corpus, the lab tests with real packets, the package.
+# Every test: unit tests, the bad-input corpus, the lab tests with real packets, the package,
+# and each fuzz target for 20 seconds.
 test: deps build sanitize
 	cd $(BUILD) && ctest --output-on-failure
 	$(MAKE) package-test
+	$(MAKE) fuzz-smoke
 
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

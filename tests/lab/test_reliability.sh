@@ -99,8 +99,10 @@ domain_xml() { printf "<domain type='qemu'><name>%s</name><devices></devices></d
 hooks_at_once() {
   local operation=$1 sub=$2 pids=() i
   for i in $(seq 1 50); do
+    # What libvirt runs: the hook binary named by the installed hook file's #! line.
     domain_xml "$(printf 'vm%02d' "$i")" |
-      ip netns exec "$HOST_NS" "$VIRTNAT" hook qemu "$(printf 'vm%02d' "$i")" "$operation" "$sub" - &
+      ip netns exec "$HOST_NS" "$BUILD_DIR/virtnat-hook" --hook-state-dir="$VIRTNAT_STATE_DIR" \
+        /etc/libvirt/hooks/qemu.d/virtnat "$(printf 'vm%02d' "$i")" "$operation" "$sub" - &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
