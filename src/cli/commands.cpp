@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -26,13 +27,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Loads and validates the config; `warn` prints the exposure warnings (check and apply).
-Config Load(const GlobalOptions& options, bool warn = false) {
+// Which exposure warnings a command prints: check lists every one; apply, run again and again
+// on a config that may hold thousands of forwards, prints the first few and a count.
+enum class Warnings { kNone, kAll, kFirstFew };
+constexpr std::size_t kWarningsShownByApply = 10;
+
+// Loads and validates the config, printing its exposure warnings as `warnings` says.
+Config Load(const GlobalOptions& options, Warnings warnings = Warnings::kNone) {
   Diagnostics diagnostics;
   Config config = LoadConfig(options.config_path, diagnostics);
-  if (warn)
-    for (const auto& warning : diagnostics.warnings())
-      std::cerr << "warning: " << warning.ToString() << "\n";
+  if (warnings == Warnings::kNone) return config;
+  const auto& found = diagnostics.warnings();
+  std::size_t shown =
+      warnings == Warnings::kAll ? found.size() : std::min(found.size(), kWarningsShownByApply);
+  for (std::size_t i = 0; i < shown; ++i) std::cerr << "warning: " << found[i].ToString() << "\n";
+  if (shown < found.size())
+    std::cerr << fmt::format("warning: {} more like these; `virtnat check` lists them all\n",
+                             found.size() - shown);
   return config;
 }
 
@@ -253,7 +264,7 @@ bool IsDuplicate(const Candidate& candidate) {
 }  // namespace
 
 int CommandCheck(const GlobalOptions& options) {
-  Config config = Load(options, /*warn=*/true);
+  Config config = Load(options, Warnings::kAll);
   std::size_t hosts = 0;
   for (const auto& network : config.networks) hosts += network.hosts.size();
   std::cout << fmt::format("ok: {} networks, {} hosts, {} forwards in {} files\n",
@@ -289,7 +300,8 @@ int CommandPlan(const GlobalOptions& options) {
 }
 
 int CommandApply(const GlobalOptions& options) {
-  Config config = Load(options, /*warn=*/true);  // bad input stops here, before anything is created
+  Config config =
+      Load(options, Warnings::kFirstFew);  // bad input stops here, before anything is created
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
