@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "libvirt/libvirt_client.h"
 #include "libvirt/network_manager.h"
 #include "state/files.h"
+#include "watch/domain_events.h"
 
 namespace virtnat {
 namespace {
@@ -65,6 +67,14 @@ int OpenNftablesEvents() {
     throw RuntimeFailure("cannot subscribe to nftables events");
   }
   return fd;
+}
+
+// libvirt prints every error to stderr by default; watch logs what matters itself, once.
+void IgnoreLibvirtError(void*, virErrorPtr) {}
+
+std::string LastLibvirtError() {
+  virErrorPtr error = virGetLastError();
+  return error && error->message ? error->message : "unknown error";
 }
 
 void Drain(int fd) {
@@ -125,6 +135,15 @@ class Watcher {
     } catch (const std::exception& error) {
       if (!config_) throw;
       Log(fmt::format("config not reloaded, keeping the previous one: {}", error.what()));
+      return;
+    }
+    // What domain events (and the hook, when installed) turn on and off: this config's hosts.
+    try {
+      state_.Ensure();
+      FileLock lock(state_.LockPath());
+      WriteHookState(state_, *config_);
+    } catch (const std::exception& error) {
+      Log(fmt::format("cannot write the hook's state: {}", error.what()));
     }
   }
 
@@ -170,12 +189,21 @@ class Watcher {
       std::lock_guard guard(mutex_);
       uri = config_->settings.libvirt_uri;
     }
+    virSetErrorFunc(nullptr, IgnoreLibvirtError);
+    bool said_unreachable = false;
     while (!stop_requested) {
       virConnectPtr connection = virConnectOpen(uri.c_str());
       if (!connection) {
-        std::this_thread::sleep_for(std::chrono::seconds(2));
+        // Once per outage, not every retry.
+        if (!said_unreachable)
+          Log(fmt::format("cannot connect to {} ({}); retrying every 2 s, nftables repairs go on",
+                          uri, LastLibvirtError()));
+        said_unreachable = true;
+        for (int i = 0; i < 20 && !stop_requested; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
+      said_unreachable = false;
       Log(fmt::format("connected to {}", uri));
       int domain_callback = virConnectDomainEventRegisterAny(
           connection, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -212,9 +240,9 @@ class Watcher {
 
   static int OnDomainEvent(virConnectPtr, virDomainPtr domain, int event, int, void* opaque) {
     auto* self = static_cast<Watcher*>(opaque);
-    bool started = event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED;
-    bool stopped = event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_SHUTDOWN;
-    if (!started && !stopped) return 0;
+    DomainChange change = DomainChangeOf(event);
+    if (change == DomainChange::kNone) return 0;
+    bool started = change == DomainChange::kStarted;
     std::string name = virDomainGetName(domain);
     std::set<std::string> macs;
     if (char* xml = virDomainGetXMLDesc(domain, 0)) {
