@@ -234,6 +234,12 @@ shim_first_for() {
     $0 ~ ("-o " br " -j REJECT") && !rej { rej = NR }
     END { exit !(shim && rej && shim < rej) }'
 }
+shim_on_top() { shim_present && shim_first_for virbr9; }
+# expect_shim_on_top WHAT [SECONDS] [DETAIL]: the shim is there and before libvirt's reject for
+# virbr9, at once or within SECONDS.
+expect_shim_on_top() {
+  if lv_wait_for "${2:-0}" shim_on_top; then pass "$1"; else fail "$1" "${3:-}" "$(fwi)"; fi
+}
 delete_shim() {
   ip netns exec "$HOST_NS" iptables -w -D LIBVIRT_FWI -m conntrack --ctstate DNAT \
     -m comment --comment virtnat-shim -j ACCEPT
@@ -660,8 +666,7 @@ if [ $rc -eq 0 ] && [[ "$out" == *shim* ]]; then
 else
   fail "apply with the define = false network succeeds and reports the shim" "exit $rc" "$out"
 fi
-if shim_present; then pass "iptables -S LIBVIRT_FWI shows the virtnat-shim rule"; else fail "iptables -S LIBVIRT_FWI shows the virtnat-shim rule" "$(fwi)"; fi
-if shim_first_for virbr9; then pass "the shim comes before libvirt's reject for virbr9"; else fail "the shim comes before libvirt's reject for virbr9" "$(fwi)"; fi
+expect_shim_on_top "iptables -S LIBVIRT_FWI shows the virtnat-shim rule before libvirt's reject for virbr9"
 rules=$(nft_host list table inet "$TABLE" 2>&1)
 if grep -q 'chain postrouting' <<<"$rules" && ! grep -q 'virbr9' <<<"$rules" && ! grep -q 'lvnat9: guests to the outside' <<<"$rules"; then
   pass "virtnat's table adds no NAT or filtering of its own for lvnat9"
@@ -681,11 +686,7 @@ note "without the shim libvirt's reject wins"
 check "delete the shim rule by hand (iptables -D)" delete_shim
 expect_no_reply c1 tcp "$PUB" 8080 any "without the shim c1 -> $PUB:8080 gets no connection"
 out=$(vn apply 2>&1)
-if shim_present && shim_first_for virbr9; then
-  pass "apply puts the shim back in front of libvirt's reject ($out)"
-else
-  fail "apply puts the shim back in front of libvirt's reject" "$out" "$(fwi)"
-fi
+expect_shim_on_top "apply puts the shim back in front of libvirt's reject" 0 "$out"
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "with the shim again c1 -> $PUB:8080 reaches lxweb01"
 
 # replug_lxw: after a network restart libvirt re-creates virbr9; the guest's port goes back.
@@ -697,19 +698,14 @@ note "the network hook re-ensures the shim when libvirt re-creates its rules"
 check "delete the shim rule by hand again" delete_shim
 check "virsh net-destroy lvnat9" lv_virsh -q net-destroy lvnat9
 check "virsh net-start lvnat9" lv_virsh -q net-start lvnat9
-if shim_present; then pass "after net-start the network hook added the shim"; else fail "after net-start the network hook added the shim" "$(fwi)"; fi
-if shim_first_for virbr9; then pass "after net-start the shim comes before libvirt's reject"; else fail "after net-start the shim comes before libvirt's reject" "$(fwi)"; fi
+expect_shim_on_top "after net-start the network hook added the shim before libvirt's reject"
 check "plug lxweb01's guest namespace back into the new virbr9" replug_lxw
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "after the network restart c1 -> $PUB:8080 reaches lxweb01"
 
 note "a network restart with the shim in place (libvirt inserts its rules at the top)"
 check "virsh net-destroy lvnat9 (shim left in place)" lv_virsh -q net-destroy lvnat9
 check "virsh net-start lvnat9" lv_virsh -q net-start lvnat9
-if shim_present && shim_first_for virbr9; then
-  pass "after a second net-start the shim still comes before libvirt's reject"
-else
-  fail "after a second net-start the shim still comes before libvirt's reject" "$(fwi)"
-fi
+expect_shim_on_top "after a second net-start the shim still comes before libvirt's reject"
 check "plug lxweb01's guest namespace back into the new virbr9" replug_lxw
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "after a second network restart c1 -> $PUB:8080 reaches lxweb01"
 
@@ -722,12 +718,7 @@ check "libvirtd restart while lxweb01 runs" lv_restart
 check_elem "after the restart 8080 is still in fwd_dnat" tcp 8080 192.168.100.10 80
 # libvirt may re-insert its rules after the reconnect hook ran: the hook keeps re-ensuring the
 # shim for a few seconds.
-shim_on_top() { shim_present && shim_first_for virbr9; }
-if lv_wait_for 8 shim_on_top; then
-  pass "after the libvirtd restart the shim still comes before libvirt's reject"
-else
-  fail "after the libvirtd restart the shim still comes before libvirt's reject" "$(fwi)"
-fi
+expect_shim_on_top "after the libvirtd restart the shim still comes before libvirt's reject" 8
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "after the libvirtd restart c1 -> $PUB:8080 reaches lxweb01"
 
 note "down removes the table and the shim, and nothing of libvirt's"
