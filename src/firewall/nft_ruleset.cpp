@@ -95,6 +95,14 @@ void RenderChains(const Config& config, std::string& out) {
   for (const auto& network : config.networks)
     if (network.VirtnatOwnsFirewall() && network.ServesDhcp()) filtered.push_back(&network);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
+  // Before the accept of DNATed connections: a guest of an isolated network must not reach
+  // another network through a forward on one of the host's addresses either.
+  for (const Network* network : filtered)
+    if (network->mode == NetworkMode::kIsolated)
+      out += fmt::format(
+          "\t\tiifname {0} oifname != {0} reject comment \"{1}: isolated: not even through "
+          "forwards\"\n",
+          Quote(network->bridge), network->name);
   out += "\t\tct status dnat accept comment \"connections virtnat forwarded\"\n";
   out += "\t\tct state established,related accept\n";
   for (const Network* network : filtered)

@@ -60,6 +60,22 @@ TEST(NftRuleset, NetworkRulesMasqueradeAndRejectInbound) {
   EXPECT_EQ(replace.find("@ELEMENTS"), std::string::npos);
 }
 
+// A guest of an isolated network that connects to a forward on one of the host's addresses
+// must not get through to the forward's guest: its reject comes before the accept of DNATed
+// connections. Guests of nat networks may use forwards, so they get no such rule.
+TEST(NftRuleset, IsolatedNetworkRejectsBeforeForwardedConnections) {
+  NftRuleset ruleset = RenderFor(
+      "[[network]]\nname = \"backend\"\nmode = \"isolated\"\nprovider = \"external\"\n"
+      "bridge = \"nbr2\"\naddress = \"10.3.3.1/24\"\n");
+  const std::string& text = ruleset.skeleton;
+  auto isolated = text.find("iifname \"nbr2\" oifname != \"nbr2\" reject");
+  auto forwarded = text.find("ct status dnat accept");
+  ASSERT_NE(isolated, std::string::npos) << text;
+  ASSERT_NE(forwarded, std::string::npos) << text;
+  EXPECT_LT(isolated, forwarded) << text;
+  EXPECT_EQ(text.find("iifname \"nbr0\" oifname != \"nbr0\""), std::string::npos) << text;
+}
+
 TEST(NftRuleset, ElementChangesDeleteKeysThenAdd) {
   NftElements remove{{nftset::kDnat, {"1.2.3.4 . tcp . 80 : 10.1.1.28 . 80"}}};
   NftElements add{{nftset::kDnat, {"1.2.3.4 . tcp . 80 : 10.1.1.29 . 80"}}};
