@@ -132,6 +132,7 @@ std::optional<LinkFacts> LinkManager::Find(const std::string& name) {
     std::memcpy(facts.mac.bytes.data(), nl_addr_get_binary_addr(mac), facts.mac.bytes.size());
   facts.up = (rtnl_link_get_flags(link.get()) & IFF_UP) != 0;
   facts.master_index = rtnl_link_get_master(link.get());
+  if (const char* alias = rtnl_link_get_ifalias(link.get())) facts.alias = alias;
   return facts;
 }
 
@@ -142,7 +143,7 @@ int LinkManager::IndexOf(const std::string& name) {
 }
 
 void LinkManager::SendBridgeRequest(const std::string& name, int index,
-                                    const std::optional<MacAddress>& mac) {
+                                    const std::optional<MacAddress>& mac, bool stp) {
   // libnl-route 3.7 has no setter for the bridge's STP attributes: build the request by hand.
   std::unique_ptr<nl_msg, MsgPut> message(
       nlmsg_alloc_simple(RTM_NEWLINK, index == 0 ? NLM_F_CREATE | NLM_F_EXCL : 0));
@@ -158,8 +159,10 @@ void LinkManager::SendBridgeRequest(const std::string& name, int index,
   built = link_info != nullptr && nla_put_string(msg, IFLA_INFO_KIND, "bridge") == 0;
   nlattr* data = built ? nla_nest_start(msg, IFLA_INFO_DATA) : nullptr;
   // The kernel applies the forward delay before switching STP on, which then accepts it.
-  built = data != nullptr && nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, kBridgeForwardDelay) == 0 &&
-          nla_put_u32(msg, IFLA_BR_STP_STATE, 1) == 0;
+  // Without STP a port forwards at once whatever the delay: only the state is sent.
+  built = data != nullptr &&
+          (!stp || nla_put_u32(msg, IFLA_BR_FORWARD_DELAY, kBridgeForwardDelay) == 0) &&
+          nla_put_u32(msg, IFLA_BR_STP_STATE, stp ? 1 : 0) == 0;
   if (!built) throw RuntimeFailure("cannot build the netlink request for bridge " + name);
   nla_nest_end(msg, data);
   nla_nest_end(msg, link_info);
@@ -180,6 +183,11 @@ bool LinkManager::EnsureBridge(const std::string& name, const MacAddress& mac) {
   SendBridgeRequest(name, facts->index,
                     facts->mac == mac ? std::nullopt : std::optional<MacAddress>(mac));
   return false;
+}
+
+void LinkManager::CreateBridge(const std::string& name, const std::optional<MacAddress>& mac,
+                               bool stp) {
+  SendBridgeRequest(name, 0, mac, stp);
 }
 
 bool LinkManager::EnsureDummy(const std::string& name, const MacAddress& mac) {
@@ -242,6 +250,26 @@ void LinkManager::SetUp(const std::string& name) {
   rtnl_link_set_flags(change.get(), IFF_UP);
   Check(rtnl_link_change(socket_, original.get(), change.get(), 0),
         fmt::format("cannot bring {} up", name));
+}
+
+void LinkManager::SetAlias(const std::string& name, const std::string& alias) {
+  rtnl_link* raw = nullptr;
+  Check(rtnl_link_get_kernel(socket_, 0, name.c_str(), &raw),
+        fmt::format("cannot read link {}", name));
+  LinkPtr original(raw);
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) throw RuntimeFailure("out of memory building a netlink link");
+  rtnl_link_set_ifalias(change.get(), alias.c_str());
+  Check(rtnl_link_change(socket_, original.get(), change.get(), 0),
+        fmt::format("cannot set the alias of {}", name));
+}
+
+std::string LinkManager::NameOf(int index) {
+  rtnl_link* raw = nullptr;
+  if (index <= 0 || rtnl_link_get_kernel(socket_, index, nullptr, &raw) < 0) return "";
+  LinkPtr link(raw);
+  const char* name = rtnl_link_get_name(link.get());
+  return name ? name : "";
 }
 
 std::vector<Ipv4Interface> LinkManager::Ipv4Addresses(const std::string& name) {

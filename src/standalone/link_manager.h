@@ -18,6 +18,7 @@ struct LinkFacts {
   MacAddress mac;
   bool up = false;       // administratively up (IFF_UP)
   int master_index = 0;  // 0 = not enslaved
+  std::string alias;     // IFLA_IFALIAS ("ip link set alias"); empty when none
 };
 
 // Every method throws RuntimeFailure when the kernel refuses.
@@ -34,6 +35,10 @@ class LinkManager {
   // brings an existing one to that state. The MAC is set on the bridge itself so that ports
   // joining with lower MACs never change it. Returns true when it created the bridge.
   bool EnsureBridge(const std::string& name, const MacAddress& mac);
+  // Creates a bridge that must not exist yet. `mac` nullopt leaves the MAC to the kernel.
+  // Without STP the bridge sends no BPDUs and its ports forward at once (a bridge facing a
+  // LAN, whose switches may shut a port that sends BPDUs).
+  void CreateBridge(const std::string& name, const std::optional<MacAddress>& mac, bool stp);
   // Creates a dummy NIC with this MAC, or sets the MAC of an existing one. Returns true when
   // it created it. On kernels without the dummy driver (EOPNOTSUPP) the NIC is a persistent
   // TAP device with no process attached, as libvirt's "virbr0-nic" was.
@@ -42,6 +47,10 @@ class LinkManager {
   // Enslaves `name` to `master`; an empty master releases it.
   void SetMaster(const std::string& name, const std::string& master);
   void SetUp(const std::string& name);
+  // Sets the interface alias (what `ip link` shows as "alias"); virtnat marks links with it.
+  void SetAlias(const std::string& name, const std::string& alias);
+  // The name of the link with this index; empty when there is none.
+  std::string NameOf(int index);
 
   std::vector<Ipv4Interface> Ipv4Addresses(const std::string& name);
   void AddIpv4Address(const std::string& name, const Ipv4Interface& address);
@@ -54,7 +63,8 @@ class LinkManager {
   int IndexOf(const std::string& name);
   void SetMac(int index, const std::string& name, const MacAddress& mac);
   // Sends RTM_NEWLINK for a bridge: create (index 0) or change (index of an existing one).
-  void SendBridgeRequest(const std::string& name, int index, const std::optional<MacAddress>& mac);
+  void SendBridgeRequest(const std::string& name, int index, const std::optional<MacAddress>& mac,
+                         bool stp = true);
 
   nl_sock* socket_ = nullptr;
 };
