@@ -231,22 +231,13 @@ int CommandNetworkAction(const GlobalOptions& options, const std::string& action
                              state->bridge, drift.empty() ? "" : ", ", drift);
     return 0;
   }
-  if (action == "start") {
-    if (!client.FindNetwork(name)) {
-      Config single = config;
-      single.networks = {network};
-      for (const auto& line : ApplyLibvirtNetworks(client, single)) std::cout << line << "\n";
-    } else {
-      client.StartNetwork(name);
-      std::cout << fmt::format("network {}: started\n", name);
-    }
-  } else if (action == "stop") {
-    client.StopNetwork(name);
-    std::cout << fmt::format("network {}: stopped\n", name);
-  } else if (action == "undefine") {
-    client.UndefineNetwork(name);
-    std::cout << fmt::format("network {}: stopped and undefined\n", name);
-  }
+  // A bridged network's host bridge comes before the start and goes after the stop.
+  std::vector<std::string> lines;
+  if (action == "start")
+    lines = StartLibvirtNetwork(client, config, network);
+  else if (action == "stop" || action == "undefine")
+    lines = StopLibvirtNetwork(client, network, action == "undefine");
+  for (const auto& line : lines) std::cout << line << "\n";
   return 0;
 }
 

@@ -301,6 +301,11 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
     else if (network.provider != NetworkProvider::kLibvirt)
       diagnostics.Error(reader.Where("libvirt_forward"),
                         "only networks with provider = \"libvirt\" can hand NAT to libvirt");
+    else if (network.mode != NetworkMode::kNat)
+      diagnostics.Error(reader.Where("libvirt_forward"),
+                        fmt::format("only a network with mode = \"nat\" can hand NAT to libvirt "
+                                    "(mode {} gets its rules from virtnat)",
+                                    ToString(network.mode)));
   }
   if (auto bridge = reader.String("bridge", true)) {
     network.bridge = *bridge;

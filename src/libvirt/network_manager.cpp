@@ -4,6 +4,7 @@
 
 #include "hook/hook_index.h"
 #include "libvirt/network_xml.h"
+#include "standalone/host_bridge.h"
 
 namespace virtnat {
 namespace {
@@ -59,8 +60,14 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
                         network.name));
       continue;
     }
+    // libvirt's <forward mode='bridge'/> needs the host bridge before the network starts.
+    auto ensure_host_bridge = [&] {
+      if (NeedsHostBridge(network))
+        for (auto& line : StartHostBridge(network)) actions.push_back(std::move(line));
+    };
     std::string xml = RenderNetworkXml(network);
     if (!existing) {
+      ensure_host_bridge();
       client.DefineNetwork(xml);
       client.StartNetwork(network.name);
       client.SetAutostart(network.name, true);
@@ -72,12 +79,20 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
     if (!have.SameShape(want)) {
       client.DefineNetwork(xml);
       if (existing->active) client.StopNetwork(network.name);
+      // A bridged network that moves to another bridge or mode leaves virtnat's old bridge.
+      if (auto stale = StaleHostBridge(have, network)) {
+        Network old = network;
+        old.bridge = *stale;
+        for (auto& line : StopHostBridge(old)) actions.push_back(std::move(line));
+      }
+      ensure_host_bridge();
       client.StartNetwork(network.name);
       actions.push_back(
           fmt::format("network {}: {} changed: redefined and restarted (guests on "
                       "it lose connectivity until their NICs are reattached)",
                       network.name, ShapeDifference(have, want)));
     } else {
+      ensure_host_bridge();
       int changes = UpdateHosts(client, network.name, true, have.dhcp_hosts, want.dhcp_hosts) +
                     UpdateHosts(client, network.name, false, have.dns_hosts, want.dns_hosts);
       if (changes > 0)
@@ -90,6 +105,35 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
     }
     if (!existing->autostart) client.SetAutostart(network.name, true);
   }
+  return actions;
+}
+
+std::vector<std::string> StartLibvirtNetwork(LibvirtClient& client, const Config& config,
+                                             const Network& network) {
+  if (!client.FindNetwork(network.name)) {
+    Config single = config;
+    single.networks = {network};
+    return ApplyLibvirtNetworks(client, single);
+  }
+  std::vector<std::string> actions;
+  if (NeedsHostBridge(network)) actions = StartHostBridge(network);
+  client.StartNetwork(network.name);
+  actions.push_back(fmt::format("network {}: started", network.name));
+  return actions;
+}
+
+std::vector<std::string> StopLibvirtNetwork(LibvirtClient& client, const Network& network,
+                                            bool undefine) {
+  std::vector<std::string> actions;
+  if (undefine) {
+    client.UndefineNetwork(network.name);
+    actions.push_back(fmt::format("network {}: stopped and undefined", network.name));
+  } else {
+    client.StopNetwork(network.name);
+    actions.push_back(fmt::format("network {}: stopped", network.name));
+  }
+  if (NeedsHostBridge(network))
+    for (auto& line : StopHostBridge(network)) actions.push_back(std::move(line));
   return actions;
 }
 

@@ -39,6 +39,13 @@ std::string LibvirtForwardMode(const Network& network) {
   return network.libvirt_forward.empty() ? "open" : network.libvirt_forward;
 }
 
+std::optional<std::string> StaleHostBridge(const LibvirtNetworkFacts& have,
+                                           const Network& network) {
+  if (have.forward_mode != "bridge" || have.bridge.empty()) return std::nullopt;
+  if (network.mode == NetworkMode::kBridged && have.bridge == network.bridge) return std::nullopt;
+  return have.bridge;
+}
+
 std::string DhcpHostXml(const std::string& mac, const std::string& name, const std::string& ip) {
   return fmt::format("<host mac='{}' name='{}' ip='{}'/>", Lower(mac), name, ip);
 }

@@ -2,6 +2,7 @@
 // decides between a live host update and a redefinition (pure: no libvirt calls).
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -33,6 +34,10 @@ std::string RenderNetworkXml(const Network& network);
 LibvirtNetworkFacts DesiredNetworkFacts(const Network& network);
 // Throws RuntimeFailure when libvirt's XML cannot be read.
 LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml);
+
+// The host bridge virtnat made for this network's libvirt definition `have` (forward mode
+// bridge) when the config moves the network to another bridge or mode; nullopt otherwise.
+std::optional<std::string> StaleHostBridge(const LibvirtNetworkFacts& have, const Network& network);
 
 // Canonical XML of one DHCP host and one DNS host entry, as virNetworkUpdate takes them.
 std::string DhcpHostXml(const std::string& mac, const std::string& name, const std::string& ip);
