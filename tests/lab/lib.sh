@@ -327,3 +327,150 @@ print("" if total is None else total)
 PY
   fi
 }
+
+# ------------------------------------------------------------------ the mode matrix (issue 4)
+
+# expect_exact NODE ADDR PORT EXPECTED DESCRIPTION [PROTO]: a TCP (or PROTO) connection whose
+# answer is exactly EXPECTED ("NAME PORT PEERADDR").
+expect_exact() {
+  local node=$1 addr=$2 port=$3 want=$4 desc=$5 proto=${6:-tcp} out rc
+  out=$(peer_connect "$node" "$proto" "$addr" "$port" 2000)
+  rc=$?
+  if [ $rc -eq 0 ] && [ "$out" = "$want" ]; then
+    pass "$desc (got: $out)"
+  else
+    fail "$desc" "command: vnpeer connect --$proto $addr $port in $node" "expected exactly '$want', got: $out (exit $rc)"
+  fi
+}
+
+# brnf_detect: BRNF_SETTINGS = the br_netfilter settings to test in the lab's host namespace:
+# 0 and 1 when br_netfilter exists there (LAB_BR_NETFILTER=0|1 pins one), else "absent".
+brnf_detect() {
+  BRNF_SETTINGS=(absent)
+  if in_ns host test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+    if [ -n "${LAB_BR_NETFILTER:-}" ]; then
+      BRNF_SETTINGS=("$LAB_BR_NETFILTER")
+    else
+      BRNF_SETTINGS=(0 1)
+    fi
+  fi
+}
+BRNF_SETTINGS=(absent)
+
+# set_brnf 0|1|absent: bridged frames kept out of (0) or passed through (1) the inet hooks,
+# inside the lab's host namespace only.
+set_brnf() {
+  [ "$1" = absent ] && return 0
+  local knob
+  for knob in iptables ip6tables arptables; do
+    in_ns host sysctl -q -w "net.bridge.bridge-nf-call-$knob=$1" >/dev/null
+  done
+}
+
+# mode_matrix MODE --tag TAG --gateway ADDR --guest NODE,NAME,ADDR --guest NODE,NAME,ADDR
+#             [--forward PORT]... [--udp] [--udp-forward PORT]
+# The whole matrix of issue 4 for one network in MODE (nat, routed, isolated, open, or none:
+# no virtnat rules at all, the kernel's behaviour and the control that every failing probe can
+# succeed), with real connections in both directions, once per setting in BRNF_SETTINGS:
+#   host <-> guests and guest <-> guest: always.
+#   guests -> outside (c1, 198.51.100.10): nat masqueraded (c1 sees 198.51.100.1); routed,
+#     open, none: not masqueraded (c1 sees the guest's address); isolated: nothing.
+#   outside -> guests (c1 with a route to the subnet via the host): routed, open, none: yes,
+#     not NATed; nat, isolated: no new connection.
+#   through a forward on 198.51.100.1: nat, routed: the i-th --forward PORT reaches the i-th
+#     guest's port 22 (from c1, then c2); none: the first one reaches nobody.
+# What the lab must run: on each guest a vnpeer named NAME serving tcp 22 (and udp 53 with
+# --udp), on c1 a vnpeer "c1" serving tcp 7000 (and udp 7000), on the host a vnpeer "hostsrv"
+# serving tcp 7100 (and udp 7100); c1 routes the guests' subnet via 198.51.100.1. --udp repeats
+# every probe of the first guest over UDP; --udp-forward PORT is a UDP forward to its port 53.
+mode_matrix() {
+  local mode=$1 tag="" gw="" guests=() forwards=() udp=0 udp_forward=""
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --tag) tag=$2; shift 2 ;;
+      --gateway) gw=$2; shift 2 ;;
+      --guest) guests+=("$2"); shift 2 ;;
+      --forward) forwards+=("$2"); shift 2 ;;
+      --udp) udp=1; shift ;;
+      --udp-forward) udp_forward=$2; shift 2 ;;
+      *) echo "mode_matrix: unknown argument $1" >&2; return 2 ;;
+    esac
+  done
+  if [ ${#guests[@]} -ne 2 ] || [ -z "$gw" ]; then
+    echo "mode_matrix: needs --gateway and two --guest NODE,NAME,ADDR" >&2
+    return 2
+  fi
+  local n1 name1 a1 n2 name2 a2 brnf t
+  IFS=, read -r n1 name1 a1 <<<"${guests[0]}"
+  IFS=, read -r n2 name2 a2 <<<"${guests[1]}"
+  for brnf in "${BRNF_SETTINGS[@]}"; do
+    set_brnf "$brnf"
+    t="[${tag:-$mode}, br_netfilter $brnf]"
+    note "$t"
+
+    # host <-> guests
+    expect_exact host "$a1" 22 "$name1 22 $gw" "$t host -> $name1 ($a1:22)"
+    expect_exact host "$a2" 22 "$name2 22 $gw" "$t host -> $name2 ($a2:22)"
+    expect_exact "$n1" "$gw" 7100 "hostsrv 7100 $a1" "$t $name1 -> the host's server on $gw:7100"
+    expect_exact "$n2" "$gw" 7100 "hostsrv 7100 $a2" "$t $name2 -> the host's server on $gw:7100"
+    if [ $udp = 1 ]; then
+      expect_exact host "$a1" 53 "$name1 53 $gw" "$t host -> $name1 (udp $a1:53)" udp
+      expect_exact "$n1" "$gw" 7100 "hostsrv 7100 $a1" "$t $name1 -> the host's server on udp $gw:7100" udp
+    fi
+
+    # guest <-> guest
+    expect_exact "$n1" "$a2" 22 "$name2 22 $a1" "$t guest to guest: $name1 -> $name2:22"
+    expect_exact "$n2" "$a1" 22 "$name1 22 $a2" "$t guest to guest: $name2 -> $name1:22"
+    if [ $udp = 1 ]; then
+      expect_exact "$n2" "$a1" 53 "$name1 53 $a2" "$t guest to guest: $name2 -> $name1 udp 53" udp
+    fi
+
+    # guests -> outside
+    case $mode in
+      nat)
+        expect_exact "$n1" 198.51.100.10 7000 "c1 7000 198.51.100.1" "$t $name1 -> c1: reaches the LAN masqueraded as 198.51.100.1"
+        expect_exact "$n2" 198.51.100.10 7000 "c1 7000 198.51.100.1" "$t $name2 -> c1: reaches the LAN masqueraded as 198.51.100.1"
+        [ $udp = 1 ] && expect_exact "$n1" 198.51.100.10 7000 "c1 7000 198.51.100.1" "$t $name1 -> c1 udp: masqueraded as 198.51.100.1" udp
+        ;;
+      routed | open | none)
+        expect_exact "$n1" 198.51.100.10 7000 "c1 7000 $a1" "$t $name1 -> c1: reaches the LAN not masqueraded (c1 sees $a1)"
+        expect_exact "$n2" 198.51.100.10 7000 "c1 7000 $a2" "$t $name2 -> c1: reaches the LAN not masqueraded (c1 sees $a2)"
+        [ $udp = 1 ] && expect_exact "$n1" 198.51.100.10 7000 "c1 7000 $a1" "$t $name1 -> c1 udp: not masqueraded (c1 sees $a1)" udp
+        ;;
+      isolated)
+        expect_no_reply "$n1" tcp 198.51.100.10 7000 any "$t $name1 -> c1: the guests do not reach the outside"
+        expect_no_reply "$n2" tcp 198.51.100.10 7000 any "$t $name2 -> c1: the guests do not reach the outside"
+        [ $udp = 1 ] && expect_no_reply "$n1" udp 198.51.100.10 7000 any "$t $name1 -> c1 udp: the guests do not reach the outside"
+        ;;
+    esac
+
+    # outside -> guests, with a route on the LAN
+    case $mode in
+      routed | open | none)
+        expect_exact c1 "$a1" 22 "$name1 22 198.51.100.10" "$t c1 (routed via the host) -> $a1:22 gets in, not NATed"
+        expect_exact c1 "$a2" 22 "$name2 22 198.51.100.10" "$t c1 (routed via the host) -> $a2:22 gets in, not NATed"
+        [ $udp = 1 ] && expect_exact c1 "$a1" 53 "$name1 53 198.51.100.10" "$t c1 (routed via the host) -> udp $a1:53 gets in, not NATed" udp
+        ;;
+      nat | isolated)
+        expect_no_reply c1 tcp "$a1" 22 any "$t c1 (routed via the host) -> $a1:22 gets no new connection in"
+        expect_no_reply c1 tcp "$a2" 22 any "$t c1 (routed via the host) -> $a2:22 gets no new connection in"
+        [ $udp = 1 ] && expect_no_reply c1 udp "$a1" 53 any "$t c1 (routed via the host) -> udp $a1:53 gets nothing in"
+        ;;
+    esac
+
+    # through a forward
+    case $mode in
+      nat | routed)
+        [ ${#forwards[@]} -ge 1 ] && expect_exact c1 198.51.100.1 "${forwards[0]}" "$name1 22 198.51.100.10" "$t forward: c1 -> 198.51.100.1:${forwards[0]} reaches $name1:22"
+        [ ${#forwards[@]} -ge 2 ] && expect_exact c2 198.51.100.1 "${forwards[1]}" "$name2 22 198.51.100.20" "$t forward: c2 -> 198.51.100.1:${forwards[1]} reaches $name2:22"
+        [ -n "$udp_forward" ] && expect_exact c1 198.51.100.1 "$udp_forward" "$name1 53 198.51.100.10" "$t forward: c1 -> udp 198.51.100.1:$udp_forward reaches $name1:53" udp
+        ;;
+      none)
+        [ ${#forwards[@]} -ge 1 ] && expect_no_reply c1 tcp 198.51.100.1 "${forwards[0]}" any "$t control: no forward yet, 198.51.100.1:${forwards[0]} reaches nobody"
+        [ -n "$udp_forward" ] && expect_no_reply c1 udp 198.51.100.1 "$udp_forward" any "$t control: no forward yet, udp 198.51.100.1:$udp_forward reaches nobody"
+        ;;
+    esac
+  done
+  return 0
+}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The network modes in the lab: for nat, routed, isolated and open (provider "external",
-# the lab's bridge nbr0) the whole matrix of issue 4 is asserted with real TCP connections,
-# both directions, including what must fail:
+# the lab's bridge nbr0) the whole matrix of issue 4 is asserted with real TCP and UDP
+# connections (lib.sh's mode_matrix), both directions, including what must fail:
 #   host <-> guests, guest <-> guest, guests -> outside (masqueraded or not),
 #   outside -> guests (straight, with a route on the LAN, and through a forward).
 # bridged is checked by `virtnat check` / `virtnat plan` only (enslaving the uplink is the
@@ -73,19 +73,6 @@ virtnat_with() {
   ip netns exec "$HOST_NS" "$VIRTNAT" --config "$file" "$@"
 }
 
-# expect_exact NODE ADDR PORT EXPECTED DESCRIPTION: a TCP connection whose answer is
-# exactly EXPECTED ("NAME PORT PEERADDR").
-expect_exact() {
-  local node=$1 addr=$2 port=$3 want=$4 desc=$5 out rc
-  out=$(peer_connect "$node" tcp "$addr" "$port" 2000)
-  rc=$?
-  if [ $rc -eq 0 ] && [ "$out" = "$want" ]; then
-    pass "$desc (got: $out)"
-  else
-    fail "$desc" "command: vnpeer connect --tcp $addr $port in $node" "expected exactly '$want', got: $out (exit $rc)"
-  fi
-}
-
 # expect_refused DESCRIPTION FILE PATTERN...: `virtnat check` of FILE exits 2 and its
 # output matches every extended regex PATTERN.
 expect_refused() {
@@ -137,89 +124,21 @@ apply_mode() {
   fi
 }
 
-# br_netfilter inside the lab's host namespace: both settings when the module is loaded
-# (unless LAB_BR_NETFILTER pins one), otherwise the one behaviour there is.
-BRNF_SETTINGS=(absent)
-if in_ns host test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
-  if [ -n "${LAB_BR_NETFILTER:-}" ]; then
-    BRNF_SETTINGS=("$LAB_BR_NETFILTER")
-  else
-    BRNF_SETTINGS=(0 1)
-  fi
-fi
+brnf_detect
 
-set_brnf() {
-  [ "$1" = absent ] && return 0
-  local knob
-  for knob in iptables ip6tables arptables; do
-    in_ns host sysctl -q -w "net.bridge.bridge-nf-call-$knob=$1" >/dev/null
-  done
-}
-
-# matrix MODE: the whole matrix for MODE (none = before any apply), for each br_netfilter
-# setting. Expected, per mode:
-#   host <-> guests and guest <-> guest: always.
-#   guests -> outside: nat masqueraded (c1 sees 198.51.100.1); routed, open, none: not
-#     masqueraded (c1 sees 10.1.1.28, c1 routes 10.1.1.0/24 back via the host); isolated: no.
-#   outside -> guests with a route on the LAN: routed, open, none: yes; nat, isolated: no.
-#   through a forward: nat, routed: yes (their configs hold the forwards); none: no.
+# matrix MODE: the whole matrix for MODE (none = before any apply) on nbr0 (10.1.1.0/24), TCP
+# and UDP, for each br_netfilter setting (lib.sh's mode_matrix says what is expected).
 matrix() {
-  local mode=$1 brnf tag
-  for brnf in "${BRNF_SETTINGS[@]}"; do
-    set_brnf "$brnf"
-    tag="[$mode, br_netfilter $brnf]"
-    note "$tag"
-
-    expect_exact host 10.1.1.28 22 "lxdev01 22 10.1.1.1" "$tag host -> lxdev01:22"
-    expect_exact g1 10.1.1.1 7100 "hostsrv 7100 10.1.1.28" "$tag lxdev01 -> the host's server on 10.1.1.1:7100"
-
-    expect_exact g1 10.1.1.29 22 "lxdev02 22 10.1.1.28" "$tag guest to guest: lxdev01 -> lxdev02:22"
-    expect_exact g2 10.1.1.28 22 "lxdev01 22 10.1.1.29" "$tag guest to guest: lxdev02 -> lxdev01:22"
-
-    case $mode in
-      nat)
-        expect_exact g1 198.51.100.10 7000 "c1 7000 198.51.100.1" "$tag lxdev01 -> c1: reaches the LAN masqueraded as 198.51.100.1"
-        expect_exact g2 198.51.100.10 7000 "c1 7000 198.51.100.1" "$tag lxdev02 -> c1: reaches the LAN masqueraded as 198.51.100.1"
-        ;;
-      routed | open | none)
-        expect_exact g1 198.51.100.10 7000 "c1 7000 10.1.1.28" "$tag lxdev01 -> c1: reaches the LAN not masqueraded (c1 sees 10.1.1.28)"
-        expect_exact g2 198.51.100.10 7000 "c1 7000 10.1.1.29" "$tag lxdev02 -> c1: reaches the LAN not masqueraded (c1 sees 10.1.1.29)"
-        ;;
-      isolated)
-        expect_no_reply g1 tcp 198.51.100.10 7000 any "$tag lxdev01 -> c1: the guests do not reach the outside"
-        expect_no_reply g2 tcp 198.51.100.10 7000 any "$tag lxdev02 -> c1: the guests do not reach the outside"
-        ;;
-    esac
-
-    case $mode in
-      routed | open | none)
-        expect_exact c1 10.1.1.28 22 "lxdev01 22 198.51.100.10" "$tag c1 (routed to 10.1.1.0/24 via the host) -> 10.1.1.28:22 gets in, not NATed"
-        expect_exact c1 10.1.1.29 22 "lxdev02 22 198.51.100.10" "$tag c1 (routed to 10.1.1.0/24 via the host) -> 10.1.1.29:22 gets in, not NATed"
-        ;;
-      nat | isolated)
-        expect_no_reply c1 tcp 10.1.1.28 22 any "$tag c1 (routed to 10.1.1.0/24 via the host) -> 10.1.1.28:22 gets no new connection in"
-        expect_no_reply c1 tcp 10.1.1.29 22 any "$tag c1 (routed to 10.1.1.0/24 via the host) -> 10.1.1.29:22 gets no new connection in"
-        ;;
-    esac
-
-    case $mode in
-      nat | routed)
-        expect_exact c1 198.51.100.1 2222 "lxdev01 22 198.51.100.10" "$tag forward by name: c1 -> 198.51.100.1:2222 reaches lxdev01:22"
-        expect_exact c2 198.51.100.1 2223 "lxdev02 22 198.51.100.20" "$tag forward by address: c2 -> 198.51.100.1:2223 reaches lxdev02:22"
-        ;;
-      none)
-        expect_no_reply c1 tcp 198.51.100.1 2222 any "$tag control: no forward yet, 198.51.100.1:2222 reaches nobody"
-        ;;
-    esac
-  done
+  mode_matrix "$1" --gateway 10.1.1.1 --guest g1,lxdev01,10.1.1.28 --guest g2,lxdev02,10.1.1.29 \
+    --forward 2222 --forward 2223 --udp
 }
 
 # ------------------------------------------------------------------ the lab
 
-start_server g1 lxdev01 --tcp 22
-start_server g2 lxdev02 --tcp 22
-start_server c1 c1 --tcp 7000
-start_server host hostsrv --tcp 7100
+start_server g1 lxdev01 --tcp 22 --udp 53
+start_server g2 lxdev02 --tcp 22 --udp 53
+start_server c1 c1 --tcp 7000 --udp 7000
+start_server host hostsrv --tcp 7100 --udp 7100
 # c1 knows the guests' subnet through the host (the "route on the LAN" of mode routed).
 check "c1 gets a route to 10.1.1.0/24 via 198.51.100.1" in_ns c1 ip route add 10.1.1.0/24 via 198.51.100.1
 fwd=$(in_ns host sysctl -n net.ipv4.ip_forward 2>&1)
