@@ -212,11 +212,21 @@ class Watcher {
           connection, nullptr, VIR_NETWORK_EVENT_ID_LIFECYCLE,
           VIR_NETWORK_EVENT_CALLBACK(&Watcher::OnNetworkEvent), this, nullptr);
       virConnectSetKeepAlive(connection, 2, 3);
-      SyncRunningDomains(connection);
+      connection_ = connection;
+      connected_at_ = last_resync_ = std::chrono::steady_clock::now();
+      ResyncRunningDomains("found on connecting to libvirt");
+      Repair("libvirt connected");
+      // libvirt sends no event for a domain that it finds dead while it reconnects to its
+      // domains after a restart (that runs after it accepts clients), nor for anything that
+      // happens while nobody is connected: the running VMs are read again every second for
+      // a while after connecting, then with every periodic check.
+      int timer = virEventAddTimeout(1000, &Watcher::OnTimer, this, nullptr);
       while (!stop_requested && virConnectIsAlive(connection) == 1) {
-        // Wakes at least every keepalive interval.
+        // Wakes at least every second (the timer).
         virEventRunDefaultImpl();
       }
+      if (timer >= 0) virEventRemoveTimeout(timer);
+      connection_ = nullptr;
       if (domain_callback >= 0) virConnectDomainEventDeregisterAny(connection, domain_callback);
       if (network_callback >= 0) virConnectNetworkEventDeregisterAny(connection, network_callback);
       virConnectClose(connection);
@@ -224,18 +234,45 @@ class Watcher {
     }
   }
 
-  void SyncRunningDomains(virConnectPtr connection) {
+  static void OnTimer(int, void* opaque) {
+    auto* self = static_cast<Watcher*>(opaque);
+    auto now = std::chrono::steady_clock::now();
+    double since_connect = std::chrono::duration<double>(now - self->connected_at_).count();
+    double since_resync = std::chrono::duration<double>(now - self->last_resync_).count();
+    if (since_connect < 15 || since_resync >= self->options_.recheck_seconds) {
+      self->last_resync_ = now;
+      self->ResyncRunningDomains("found in libvirt's list of running domains");
+    }
+  }
+
+  // Compares the running VMs libvirt reports with the running set and turns forwards on or
+  // off for each domain that differs, as its events would have.
+  void ResyncRunningDomains(const std::string& reason) {
+    if (!connection_) return;
+    std::lock_guard guard(mutex_);
     try {
-      std::lock_guard guard(mutex_);
-      LibvirtClient client(connection);
+      HookIndex index = BuildHookIndex(*config_);
+      if (!index.follow_vms) return;
+      LibvirtClient client(connection_);
       auto running = RunningDomainsFromLibvirt(client, *config_);
-      state_.Ensure();
-      FileLock lock(state_.LockPath());
-      state_.WriteRunningDomains(running);
+      std::map<std::string, std::set<std::string>> recorded;
+      {
+        state_.Ensure();
+        FileLock lock(state_.LockPath());
+        recorded = state_.ReadRunningDomains();
+      }
+      RunningChanges changes = DiffRunningDomains(recorded, running);
+      for (const auto& [name, hosts] : changes.stopped) {
+        SetDomainRunning(state_, index.table, name, hosts, false);
+        Log(fmt::format("domain {} stopped ({}): forwards removed", name, reason));
+      }
+      for (const auto& [name, hosts] : changes.started) {
+        SetDomainRunning(state_, index.table, name, hosts, true);
+        Log(fmt::format("domain {} started ({}): forwards active", name, reason));
+      }
     } catch (const std::exception& error) {
       Log(fmt::format("cannot read the running VMs: {}", error.what()));
     }
-    Repair("libvirt connected");
   }
 
   static int OnDomainEvent(virConnectPtr, virDomainPtr domain, int event, int, void* opaque) {
@@ -255,9 +292,17 @@ class Watcher {
     std::lock_guard guard(self->mutex_);
     HookIndex index = BuildHookIndex(*self->config_);
     if (!index.follow_vms) return 0;
-    auto hosts = HostsOfDomain(index, name, macs);
-    if (hosts.empty()) return 0;
     try {
+      auto hosts = HostsOfDomain(index, name, macs);
+      auto recorded = self->state_.ReadRunningDomains();
+      auto it = recorded.find(name);
+      // Already recorded as it is now (by the hook, or by a look at libvirt's running
+      // domains just before the event came): nothing to do.
+      if (started && it != recorded.end() && it->second == hosts) return 0;
+      if (!started && it == recorded.end()) return 0;
+      // A transient domain's XML is gone once it stopped: the running set knows its hosts.
+      if (!started) hosts.insert(it->second.begin(), it->second.end());
+      if (hosts.empty()) return 0;
       SetDomainRunning(self->state_, index.table, name, hosts, started);
       Log(fmt::format("domain {} {}: forwards {}", name, started ? "started" : "stopped",
                       started ? "active" : "removed"));
@@ -276,6 +321,8 @@ class Watcher {
 
   WatchOptions options_;
   StateDir state_;
+  virConnectPtr connection_ = nullptr;  // only used from the libvirt thread
+  std::chrono::steady_clock::time_point connected_at_, last_resync_;
   std::unique_ptr<Config> config_;
   std::recursive_mutex mutex_;
 };

@@ -10,8 +10,9 @@
 #   1. a QEMU domain started: its forwards open (real TCP from the LAN) within 2 s;
 #      destroyed: they close within 2 s
 #   2. iptables -F (libvirt's rules and the shim gone): the shim is back within 1 s
-#   3. nft flush ruleset (every table gone, libvirt's iptables-nft tables too): virtnat's
-#      table is back within 1 s
+#   3. nft flush ruleset (every table gone, libvirt's iptables-nft tables too), and what
+#      `systemctl restart nftables` does (flush + the admin's file in one transaction):
+#      virtnat's table is back within 1 s
 #   4. libvirtd restart: watch reconnects, libvirt's re-created rules get the shim on top
 #      again, and a domain started after the restart is followed
 #   5. libvirtd down for a while (a VM dies meanwhile), then up: watch keeps repairing
@@ -231,6 +232,21 @@ within "after nft flush ruleset lxdev01's element is back" 1000 has_elem 2222 10
 within "after nft flush ruleset c1 -> $PUB:2222 reaches lxdev01" 2000 tcp_gets c1 2222 lxdev01
 expect_no_reply c1 tcp "$PUB" 2223 any "after the repair lxdev02's forward is still closed (web2 does not run)"
 expect_new_repairs "nft flush ruleset: exactly one repair logged (table missing)" "$before" 1 "table missing"
+
+note "3b. what systemctl restart nftables does: flush ruleset + /etc/nftables.conf, one transaction"
+before=$(repairs)
+ip netns exec "$HOST_NS" nft -f - <<'NFT'
+flush ruleset
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+}
+NFT
+within "after the nftables.service-like reload table inet $TABLE is back" 1000 table_present
+within "after the nftables.service-like reload c1 -> $PUB:2222 reaches lxdev01" 2000 tcp_gets c1 2222 lxdev01
+check "the reloaded admin table is left alone" nft_host list table inet filter
+expect_new_repairs "nftables.service-like reload: exactly one repair logged (table missing)" "$before" 1 "table missing"
 
 # ================================================================== 4. libvirtd restart
 note "4. libvirtd restart while watch runs"

@@ -23,5 +23,19 @@ TEST(DomainEvents, EverythingElseChangesNothing) {
     EXPECT_EQ(DomainChangeOf(event), DomainChange::kNone) << event;
 }
 
+// libvirt sends no event for a domain it finds dead when it reconnects after a restart: the
+// running set is compared with libvirt's list instead.
+TEST(DomainEvents, DiffRunningDomains) {
+  RunningDomains recorded{{"lxdev01", {"lxdev01"}}, {"web2", {"lxdev02"}}, {"db", {"lxdb"}}};
+  RunningDomains running{{"web2", {"lxdev02"}}, {"db", {"lxdb", "lxdb2"}}, {"new", {"lxnew"}}};
+  RunningChanges changes = DiffRunningDomains(recorded, running);
+  using Entry = std::pair<std::string, std::set<std::string>>;
+  EXPECT_EQ(changes.stopped, (std::vector<Entry>{{"db", {"lxdb"}}, {"lxdev01", {"lxdev01"}}}));
+  EXPECT_EQ(changes.started, (std::vector<Entry>{{"db", {"lxdb", "lxdb2"}}, {"new", {"lxnew"}}}));
+  RunningChanges none = DiffRunningDomains(running, running);
+  EXPECT_TRUE(none.stopped.empty());
+  EXPECT_TRUE(none.started.empty());
+}
+
 }  // namespace
 }  // namespace virtnat
