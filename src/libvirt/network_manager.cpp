@@ -77,7 +77,7 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
     LibvirtNetworkFacts have = ParseNetworkFacts(client.NetworkXml(network.name));
     LibvirtNetworkFacts want = ParseNetworkFacts(xml);
     if (!have.SameShape(want)) {
-      client.DefineNetwork(xml);
+      client.DefineNetwork(RenderNetworkXml(network, have.uuid));
       if (existing->active) client.StopNetwork(network.name);
       // A bridged network that moves to another bridge or mode leaves virtnat's old bridge.
       if (auto stale = StaleHostBridge(have, network)) {

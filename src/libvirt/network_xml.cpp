@@ -54,10 +54,11 @@ std::string DnsHostXml(const std::string& ip, const std::string& hostname) {
   return fmt::format("<host ip='{}'><hostname>{}</hostname></host>", ip, hostname);
 }
 
-std::string RenderNetworkXml(const Network& network) {
+std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
   pugi::xml_document document;
   auto root = document.append_child("network");
   root.append_child("name").text().set(network.name.c_str());
+  if (!uuid.empty()) root.append_child("uuid").text().set(uuid.c_str());
   root.append_child("forward").append_attribute("mode") = LibvirtForwardMode(network).c_str();
   auto bridge = root.append_child("bridge");
   bridge.append_attribute("name") = network.bridge.c_str();
@@ -110,6 +111,7 @@ LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml) {
   auto root = document.child("network");
   LibvirtNetworkFacts facts;
   facts.name = root.child_value("name");
+  facts.uuid = root.child_value("uuid");
   auto forward = root.child("forward");
   facts.forward_mode = forward ? forward.attribute("mode").as_string("nat") : "";
   facts.bridge = root.child("bridge").attribute("name").as_string();

@@ -12,6 +12,7 @@ namespace virtnat {
 
 struct LibvirtNetworkFacts {
   std::string name;
+  std::string uuid;          // libvirt's; not part of the shape
   std::string forward_mode;  // "open", "nat", "" (isolated) ...
   std::string bridge;
   std::string domain;
@@ -30,7 +31,9 @@ struct LibvirtNetworkFacts {
 // The forward mode libvirt gets: "open" when virtnat's table owns NAT, else "nat".
 std::string LibvirtForwardMode(const Network& network);
 
-std::string RenderNetworkXml(const Network& network);
+// With `uuid` (the defined network's), libvirt takes the XML as a new definition of that
+// network; without it libvirt would invent one and refuse the name as taken.
+std::string RenderNetworkXml(const Network& network, const std::string& uuid = "");
 LibvirtNetworkFacts DesiredNetworkFacts(const Network& network);
 // Throws RuntimeFailure when libvirt's XML cannot be read.
 LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml);

@@ -125,7 +125,7 @@ mac = "02:00:00:05:04:1D"
 name = "lvlan"
 mode = "bridged"
 provider = "libvirt"
-bridge = "$LANBR"
+bridge = "${LVLAN_BRIDGE:-$LANBR}"
 uplink = "$UPLINK"
 
 [[forward]]
@@ -413,6 +413,72 @@ mode_matrix none --tag "nat network, no table" --gateway 10.5.1.1 --guest "$(g n
 mode_matrix none --tag "isolated network, no table" --gateway 10.5.3.1 --guest "$(g iso1 10.5.3.28)" \
   --guest "$(g iso2 10.5.3.29)" --udp
 check "apply again" vn apply
+
+# ------------------------------------------------------------------ the bridged network moves
+note "lvlan moves to bridge vnmlan2 and back: virtnat's old bridge goes, the uplink follows"
+replug_lan1() { # BRIDGE DESCRIPTION: lan1's port into BRIDGE, then c1 reaches lan1
+  ip -n "$HOST_NS" link set lvp-lan1 master "$1" 2>/dev/null
+  if [ "$(link_master lvp-lan1)" != "$1" ]; then
+    fail "$2" "lvp-lan1 could not join $1:" "$(ip -n "$HOST_NS" -br link 2>&1)"
+  elif lv_wait_for 5 ports_forwarding lvp-lan1 "$UPLINK"; then
+    expect_exact c1 198.51.100.50 22 "lan1 22 198.51.100.10" "$2"
+  else
+    fail "$2" "lvp-lan1 or $UPLINK does not forward on $1:" "$(bridge -n "$HOST_NS" link 2>&1)"
+  fi
+}
+LVLAN_BRIDGE=vnmlan2 write_modes_config
+out=$(vn apply 2>&1)
+rc=$?
+note "apply said: $(tr '\n' ';' <<<"$out")"
+if [ $rc -eq 0 ]; then pass "apply with lvlan on vnmlan2"; else fail "apply with lvlan on vnmlan2" "exit $rc" "$out"; fi
+has_text "apply says lvlan's bridge changed" "$out" "network lvlan: bridge changed: redefined and restarted"
+has_text "apply removed the old bridge $LANBR" "$out" "network lvlan: bridge $LANBR removed"
+has_text "apply created vnmlan2" "$out" "network lvlan: bridge vnmlan2 created"
+if link_exists "$LANBR"; then fail "after the move, $LANBR is gone"; else pass "after the move, $LANBR is gone"; fi
+expect_value "after the move, $UPLINK is enslaved to vnmlan2" "$(link_master "$UPLINK")" vnmlan2
+check "after the move, libvirt's lvlan is active" net_active lvlan
+replug_lan1 vnmlan2 "after the move (lan1 plugged into vnmlan2), c1 reaches lan1"
+write_modes_config
+out=$(vn apply 2>&1)
+has_text "apply back to $LANBR removes vnmlan2" "$out" "network lvlan: bridge vnmlan2 removed"
+expect_value "back on $LANBR: $UPLINK is enslaved to $LANBR" "$(link_master "$UPLINK")" "$LANBR"
+if link_exists vnmlan2; then fail "back on $LANBR: vnmlan2 is gone"; else pass "back on $LANBR: vnmlan2 is gone"; fi
+replug_lan1 "$LANBR" "back on $LANBR (lan1 plugged again), c1 reaches lan1"
+
+# ------------------------------------------------------------------ a bridge virtnat did not make
+note "a bridged network on a bridge that existed before: used, and left in place"
+other="$WORK_DIR/foreign/virtnat.toml"
+mkdir -p "$(dirname "$other")"
+cat >"$other" <<EOF
+[settings]
+table = "$TABLE"
+
+[[network]]
+name = "lvfor"
+mode = "bridged"
+provider = "libvirt"
+bridge = "vnmfor"
+uplink = "vnup2"
+EOF
+if ip -n "$HOST_NS" link add vnmfor type bridge && ip -n "$HOST_NS" link set vnmfor up &&
+  ip -n "$HOST_NS" link add vnup2 type veth peer name vnup2p; then
+  pass "the admin's bridge vnmfor and an uplink vnup2 (a veth pair inside the host namespace)"
+else
+  fail "the admin's bridge vnmfor and an uplink vnup2 (a veth pair inside the host namespace)"
+fi
+out=$(vn_with "$other" network start lvfor 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -q "network lvfor: defined, started" <<<"$out" && ! grep -q "created" <<<"$out"; then
+  pass "network start lvfor uses vnmfor as it is ($(tr '\n' ' ' <<<"$out"))"
+else
+  fail "network start lvfor uses vnmfor as it is" "exit $rc" "$out"
+fi
+expect_value "vnup2 is enslaved to vnmfor" "$(link_master vnup2)" vnmfor
+out=$(vn_with "$other" network undefine lvfor 2>&1)
+has_text "undefine lvfor says vnmfor stays" "$out" "network lvfor: bridge vnmfor left in place with its ports: virtnat did not create it"
+check "vnmfor still exists" link_exists vnmfor
+expect_value "vnup2 is still a port of vnmfor" "$(link_master vnup2)" vnmfor
+check_exit "libvirt has no lvfor after undefine" 1 lv_virsh -q net-info lvfor
 
 # ------------------------------------------------------------------ refused uplink
 note "an uplink that carries the host's address is refused, and nothing changes"

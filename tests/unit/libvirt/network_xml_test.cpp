@@ -143,6 +143,22 @@ TEST(NetworkXml, StaleHostBridgeWhenABridgedNetworkMoves) {
   EXPECT_EQ(StaleHostBridge(DesiredNetworkFacts(ModeNetwork("nat")), bridged), std::nullopt);
 }
 
+// A redefinition names the defined network's UUID, or libvirt refuses it ("network already
+// exists with uuid ...").
+TEST(NetworkXml, RedefinitionKeepsLibvirtsUuid) {
+  Network network = ModeNetwork("bridged");
+  const std::string uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+  LibvirtNetworkFacts have = ParseNetworkFacts("<network><name>lan</name><uuid>" + uuid +
+                                               "</uuid><forward mode='bridge'/>"
+                                               "<bridge name='br-old'/></network>");
+  EXPECT_EQ(have.uuid, uuid);
+  std::string xml = RenderNetworkXml(network, have.uuid);
+  EXPECT_NE(xml.find("<name>lan</name>\n  <uuid>" + uuid + "</uuid>"), std::string::npos) << xml;
+  EXPECT_EQ(ParseNetworkFacts(xml).uuid, uuid);
+  EXPECT_EQ(RenderNetworkXml(network).find("<uuid>"), std::string::npos);
+  EXPECT_FALSE(have.SameShape(DesiredNetworkFacts(network)));  // br-old -> br-lan
+}
+
 TEST(NetworkXml, LibvirtForwardNatOnlyForModeNat) {
   for (const char* mode : {"routed", "isolated", "open"}) {
     Diagnostics diagnostics;
