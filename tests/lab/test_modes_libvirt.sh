@@ -14,7 +14,9 @@
 # no rules of its own: <forward mode='open'/>), and the bridged guests are out of reach before
 # apply and after `network stop`. Also: the generated libvirt XML per mode, a QEMU domain on
 # the bridged network (libvirt puts its tap into virtnat's bridge), a second apply changes
-# nothing, stop/start of the bridged network, an uplink with an address refused.
+# nothing, the bridged network moved to another bridge and back (redefined, old bridge gone),
+# a bridge virtnat did not make (used, left in place), an uplink with an address refused,
+# network stop/start/undefine of the bridged network. Takes about 40-60 s.
 #   bash tests/lab/test_modes_libvirt.sh BUILD_DIR
 # shellcheck disable=SC2317 # helpers are called indirectly (lv_wait_for, check)
 # shellcheck source=tests/lab/lib.sh
