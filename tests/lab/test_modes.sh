@@ -4,8 +4,8 @@
 # connections (lib.sh's mode_matrix), both directions, including what must fail:
 #   host <-> guests, guest <-> guest, guests -> outside (masqueraded or not),
 #   outside -> guests (straight, with a route on the LAN, and through a forward).
-# bridged is checked by `virtnat check` / `virtnat plan` only (enslaving the uplink is the
-# standalone provider's job). Then nat -> routed -> nat on the same table.
+# bridged is checked by `virtnat check` / `virtnat plan` only (a real uplink is enslaved in the
+# standalone and libvirt mode tests). Then nat -> routed -> nat on the same table.
 #   bash tests/lab/test_modes.sh BUILD_DIR
 # The matrix runs once before anything is applied (the kernel's behaviour, the control
 # that every failing probe can succeed) and, where br_netfilter is loaded, once with
