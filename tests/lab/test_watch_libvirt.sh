@@ -8,7 +8,7 @@
 # rejects new inbound connections in LIBVIRT_FWI, and virtnat keeps its shim on top there.
 # No hook is installed, so every change of the forwards below comes from watch.
 #   1. a QEMU domain started: its forwards open (real TCP from the LAN) within 2 s;
-#      destroyed: they close within 2 s
+#      destroyed: they close within 2 s (by name, by MAC, and a transient domain by MAC)
 #   2. iptables -F (libvirt's rules and the shim gone): the shim is back within 1 s
 #   3. nft flush ruleset (every table gone, libvirt's iptables-nft tables too), and what
 #      `systemctl restart nftables` does (flush + the admin's file in one transaction):
@@ -198,6 +198,13 @@ expect_reply c1 tcp "$PUB" 2223 "lxdev02 22 198.51.100.10" "control: web2 still 
 check "virsh destroy web2" lv_virsh -q destroy web2
 within "web2 destroyed: lxdev02's element is gone" 2000 has_no_elem 2223
 expect_no_reply c2 tcp "$PUB" 2223 any "web2 destroyed: c2 -> $PUB:2223 gets nothing"
+# A transient domain (virsh create): once stopped its XML (and so its MAC) is gone.
+lv_domain_xml web3 02:FF:0A:0A:06:1D "network:$NET" >"$LV_WORK/domain-web3.xml"
+check "virsh create web3 (transient, lxdev02's MAC)" lv_virsh -q create "$LV_WORK/domain-web3.xml"
+within "web3 created: c2 -> $PUB:2223 reaches lxdev02" 2000 tcp_gets c2 2223 lxdev02
+check "virsh destroy web3 (the transient domain is gone)" lv_virsh -q destroy web3
+within "web3 destroyed: lxdev02's element is gone" 2000 has_no_elem 2223
+expect_no_reply c2 tcp "$PUB" 2223 any "web3 destroyed: c2 -> $PUB:2223 gets nothing"
 # libvirt sends RESUMED after STARTED and SHUTDOWN before STOPPED: one start, one stop each.
 if [ "$(log_count "domain lxdev01 started")" = 1 ] && [ "$(log_count "domain lxdev01 stopped")" = 1 ] &&
   [ "$(log_count "domain web2 started")" = 1 ] && [ "$(log_count "domain web2 stopped")" = 1 ]; then
