@@ -14,7 +14,7 @@
 #
 # The guest (lab/guest/init): DHCP on eth0 sending its hostname, prints its lease and
 # "vnguest: ready NAME ADDR/PREFIX BOOT-ID" on the console (ttyS0, a file); serves busybox
-# httpd on tcp 80 (/cgi-bin/whoami answers "NAME 80 CLIENT") and vnpeer on tcp 22,8000-8009
+# httpd on tcp 80 (/cgi-bin/whoami answers "NAME 80 CLIENT") and vnpeer on tcp 22,53,8000-8009
 # and udp 53 ("NAME PORT CLIENT" per connection or datagram); runs commands sent to its
 # second serial port (ttyS1, a unix socket here; lab/guest/guestctl is the client); powers
 # off on the ACPI power button (virsh shutdown). Console files and sockets live in $LV_WORK
@@ -121,8 +121,15 @@ vg_console_lines() {
   if [ -f "$file" ]; then wc -l <"$file"; else echo 0; fi
 }
 
-# vg_mark NAME: the console so far belongs to earlier boots.
-vg_mark() { VG_MARK[$1]=$(vg_console_lines "$1"); }
+# vg_mark NAME: before a start: the console so far belongs to earlier boots. libvirt
+# truncates the file at start; it is moved to NAME.console.prev first, so that nothing of an
+# earlier boot is taken for this one (and the earlier console stays readable).
+vg_mark() {
+  local file
+  file=$(vg_console_file "$1")
+  if [ -f "$file" ]; then mv -f "$file" "$file.prev"; fi
+  VG_MARK[$1]=0
+}
 
 # vg_start NAME: virsh start, after marking the console. Run it in the test's own shell (not
 # in a subshell such as $(...) or lib.sh's check): the mark must stay.
@@ -131,8 +138,8 @@ vg_start() {
   lv_virsh -q start "$1" >/dev/null
 }
 
-# vg_console NAME: the console lines of the current boot (all of it when the file was
-# truncated since the mark).
+# vg_console NAME: the console lines of the current boot (after the mark; all of it when
+# the file has fewer lines than the mark).
 vg_console() {
   local file mark
   file=$(vg_console_file "$1")
