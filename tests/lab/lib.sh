@@ -183,32 +183,8 @@ lab_start() {
 # lxdev02), followed by whatever TOML arrives on stdin (forwards, usually).
 write_config() {
   {
-    cat <<'EOF'
-[settings]
-table = "virtnat"
-public_address = "198.51.100.1"
-vm_lifecycle = "ignore"
-
-[[network]]
-name = "nat_bridge"
-mode = "nat"
-provider = "external"
-bridge = "nbr0"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-mac_prefix = "02:FF:0A:0A:06"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-
-EOF
+    cat "$REPO_DIR/tests/data/lab-network.toml"
+    echo
     if [ ! -t 0 ]; then cat; fi
   } >"$CONFIG"
 }

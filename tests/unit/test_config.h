@@ -4,34 +4,12 @@
 #include <string>
 
 #include "config/config_loader.h"
+#include "lab_network_config.h"
 
 namespace virtnat::testing {
 
-inline const char* kBaseConfig = R"(
-[settings]
-table = "virtnat"
-public_address = "198.51.100.1"
-vm_lifecycle = "ignore"
-
-[[network]]
-name = "nat_bridge"
-mode = "nat"
-provider = "external"
-bridge = "nbr0"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-mac_prefix = "02:FF:0A:0A:06"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-
+// The lab's network (tests/data/lab-network.toml) and one forward; [settings] is on line 2.
+inline const std::string kBaseConfig = std::string("\n") + kLabNetworkConfig + R"(
 [[forward]]
 host = "lxdev01"
 port = "2222"
