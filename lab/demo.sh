@@ -235,7 +235,7 @@ boot() {
 # The tour with real VMs. (The function's body is not indented: it holds here-documents.)
 demo_vms() {
 unset VIRTNAT_CONFIG VIRTNAT_STATE_DIR
-# shellcheck disable=SC2329 # used by the sourced helpers
+# shellcheck disable=SC2317,SC2329 # used by the sourced helpers
 grep_q() { grep "$@" >/dev/null; }
 # shellcheck source=tests/lab/libvirt_lib.sh
 source "$TESTS_LAB_DIR/libvirt_lib.sh"
@@ -280,6 +280,7 @@ step "The guest image" \
   "on its second serial port, so that this demo can show what happens inside it."
 echo "   # bash lab/guest-image info"
 bash "$GUEST_IMAGE" info 2>&1 | grep -v '^cached: built' | sed 's/^/   | /'
+# shellcheck disable=SC2119 # no extra binaries for the image
 vg_prepare || { echo "demo: the guest image could not be made" >&2; exit 1; }
 
 cat >"$WORK/etc/virtnat.toml" <<EOF

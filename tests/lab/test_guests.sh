@@ -37,6 +37,7 @@ done
 
 # The guest image (cached after the first run) is made while the lab and libvirtd start.
 lv_make_work
+# shellcheck disable=SC2119 # no extra binaries for the image
 (vg_prepare >"$LV_WORK/prepare.log" 2>&1 && echo "$VG_KERNEL $VG_VIRT" >"$LV_WORK/prepare.done") &
 PREPARE_PID=$!
 
@@ -391,6 +392,7 @@ vg_expect_reply lxdev01 tcp "$C1" 7000 "c1 7000 $PUB" "after the libvirtd restar
 # The DHCP servers still answer: each VM renews its lease (udhcpc on SIGUSR1); the guest's
 # DHCP script logs every lease it gets in /run/dhcp.log.
 renew_lease() { # VM: prints "EVENT ADDR/PREFIX" of the answer, or "no answer"
+  # shellcheck disable=SC2016 # expanded in the guest
   vg_exec "$1" 'n=$(wc -l </run/dhcp.log); kill -USR1 $(pidof udhcpc); for i in $(seq 1 100); do [ $(wc -l </run/dhcp.log) -gt $n ] && { tail -n 1 /run/dhcp.log; exit 0; }; usleep 100000; done; echo no answer' 2>&1
 }
 for vm in "${VMS[@]}"; do
