@@ -9,7 +9,8 @@
 # restarted, the three VMs booted at once, and every promise checked with what the VMs
 # themselves say and do:
 #   1. every VM gets exactly its static address from DHCP (libvirt's dnsmasq, virtnat's
-#      dnsmasq), the DHCP server saw its hostname, and it resolves its neighbour's FQDN
+#      dnsmasq) and the server's lease names it, it resolves its neighbour's FQDN (the VM
+#      on the standalone network, alone there, its own) and unknown names get NXDOMAIN
 #   2. VMs reach the LAN through NAT (the LAN sees the host's address); the LAN cannot reach
 #      a VM directly
 #   3. LAN clients reach each VM's services through the forwards: TCP, UDP, HTTP, a port range
@@ -231,6 +232,18 @@ start_vm() {
   if out=$(lv_virsh -q start "$1" 2>&1); then pass "virsh start $1"; else fail "virsh start $1" "$out"; fi
 }
 
+# check_no_resolve VM FQDN: the VM's resolver knows no address for FQDN (its network's
+# dnsmasq answers for its own domain only, and only with the configured hosts).
+check_no_resolve() {
+  local out
+  out=$(vg_exec "$1" "nslookup -type=a $2" 2>&1)
+  if ! grep -q '^Name:' <<<"$out" && grep -q 'NXDOMAIN' <<<"$out"; then
+    pass "VM $1 gets NXDOMAIN for $2"
+  else
+    fail "VM $1 gets NXDOMAIN for $2" "$out"
+  fi
+}
+
 # http_get NODE URL: busybox wget from a lab node, the body on stdout.
 http_get() { in_ns "$1" timeout 10 busybox wget -q -O - "$2" 2>&1; }
 
@@ -278,21 +291,23 @@ for vm in "${VMS[@]}"; do check_guest_addr "$vm"; done
 leases=$(lv_virsh -q net-dhcp-leases vm_nat 2>&1)
 for vm in lxdev01 lxdev02; do
   if grep -Eq "${MAC[$vm]} +ipv4 +${ADDR[$vm]}/24 +$vm " <<<"$leases"; then
-    pass "libvirt's dnsmasq leased ${ADDR[$vm]} to $vm's MAC and saw its hostname"
+    pass "libvirt's dnsmasq leased ${ADDR[$vm]} to $vm's MAC under the name $vm"
   else
-    fail "libvirt's dnsmasq leased ${ADDR[$vm]} to $vm's MAC and saw its hostname" "$leases"
+    fail "libvirt's dnsmasq leased ${ADDR[$vm]} to $vm's MAC under the name $vm" "$leases"
   fi
 done
 leases=$(vn leases vm_sa 2>&1)
 if grep -i "${MAC[lxdev03]}" <<<"$leases" | grep -q "${ADDR[lxdev03]}" && grep -q lxdev03 <<<"$leases"; then
-  pass "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC and saw its hostname"
+  pass "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC under the name lxdev03"
 else
-  fail "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC and saw its hostname" "$leases"
+  fail "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC under the name lxdev03" "$leases"
 fi
 check_resolve lxdev01 lxdev02.devops.test "${ADDR[lxdev02]}"
 check_resolve lxdev02 lxdev01.devops.test "${ADDR[lxdev01]}"
 check_resolve lxdev03 lxdev03.sa.test "${ADDR[lxdev03]}"
 check_resolve lxdev01 lxdev01 "${ADDR[lxdev01]}"
+check_no_resolve lxdev01 nosuch.devops.test
+check_no_resolve lxdev03 lxdev01.sa.test
 
 # ================================================================== 2. NAT to the LAN
 note "2. VMs reach the LAN through NAT"
