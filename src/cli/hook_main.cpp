@@ -3,6 +3,8 @@
 // --as-needed), so that a VM start does not wait for 60 shared libraries to load.
 //   #!/usr/sbin/virtnat-hook --hook-state-dir=/run/virtnat       (first line of the hook file)
 // libvirt then runs: virtnat-hook --hook-state-dir=DIR HOOKFILE NAME OPERATION SUBOP EXTRA
+// with the domain's XML (qemu) or <hookData><network>... (network) on stdin. The network hook
+// builds a bridged network's host bridge through netlink (libnl-route), which is all it links.
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -24,9 +26,11 @@ int main(int argc, char** argv) {
   HookCall call{argv[3], argv[4], argc > 5 ? argv[5] : "-", argc > 6 ? argv[6] : "-"};
   try {
     if (kind == "qemu.d") return RunQemuHook(state, call, std::cin);
-    if (kind == "network.d") return RunNetworkHook(state, call);
+    if (kind == "network.d") return RunNetworkHook(state, call, std::cin);
   } catch (const std::exception& error) {
     std::cerr << "virtnat hook: " << error.what() << "\n";
   }
-  return 0;  // other hook kinds are not ours; a hook problem never blocks a VM by itself
+  // Other hook kinds are not ours; a hook problem never blocks a VM by itself (only a bridged
+  // network whose host bridge cannot be made, through RunNetworkHook's status).
+  return 0;
 }

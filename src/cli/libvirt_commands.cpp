@@ -280,7 +280,7 @@ int CommandHook(const GlobalOptions& options, const std::string& kind,
                 arguments.size() > 3 ? arguments[3] : "-"};
   StateDir state(options.state_dir);
   if (kind == "qemu") return RunQemuHook(state, call, std::cin);
-  if (kind == "network") return RunNetworkHook(state, call);
+  if (kind == "network") return RunNetworkHook(state, call, std::cin);
   return 0;  // other hook kinds (lxc, daemon, ...) are not ours to handle
 }
 

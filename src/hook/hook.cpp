@@ -16,6 +16,8 @@
 #include "firewall/nftables.h"
 #include "hook/hook_index.h"
 #include "libvirt/domain_xml.h"
+#include "libvirt/network_xml.h"
+#include "standalone/host_bridge.h"
 #include "state/files.h"
 
 namespace virtnat {
@@ -163,8 +165,79 @@ int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domai
   }
 }
 
-int RunNetworkHook(const StateDir& state, const HookCall& call) {
-  if (call.operation != "started" && call.operation != "updated") return 0;
+bool NetworkHookReadsXml(const HookCall& call) {
+  return call.operation == "start" || call.operation == "stopped";
+}
+
+NetworkHookDecision DecideNetworkHook(const HookCall& call, const std::string& network_xml) {
+  NetworkHookDecision decision;
+  if (call.operation == "started" || call.operation == "updated") {
+    decision.action = NetworkHookAction::kEnsureShim;
+    return decision;
+  }
+  if (!NetworkHookReadsXml(call)) return decision;  // port-created, port-deleted, ...
+  if (network_xml.find_first_not_of(" \t\r\n") == std::string::npos) return decision;
+  auto context = fmt::format("network {} {}", call.object, call.operation);
+  LibvirtNetworkFacts facts;
+  try {
+    facts = ParseNetworkFacts(network_xml, "stdin");
+  } catch (const RuntimeFailure& error) {
+    decision.error = fmt::format("{}: {}; nothing done", context, error.what());
+    return decision;
+  }
+  if (facts.name.empty()) {
+    decision.error = fmt::format("{}: no <network> in the XML on stdin; nothing done", context);
+    return decision;
+  }
+  if (facts.name != call.object) {
+    decision.error =
+        fmt::format("{}: the XML on stdin is network {}'s; nothing done", context, facts.name);
+    return decision;
+  }
+  if (!facts.bridged) return decision;  // not a bridged network of virtnat's
+  bool start = call.operation == "start";
+  try {
+    decision.network = BridgedNetworkFromFacts(facts);
+  } catch (const RuntimeFailure& error) {
+    decision.error = error.what();
+    decision.exit_status = start ? 1 : 0;
+    return decision;
+  }
+  decision.action =
+      start ? NetworkHookAction::kStartHostBridge : NetworkHookAction::kStopHostBridge;
+  return decision;
+}
+
+int RunNetworkHook(const StateDir& state, const HookCall& call, std::istream& network_xml) {
+  std::string xml;
+  if (NetworkHookReadsXml(call)) xml.assign(std::istreambuf_iterator<char>(network_xml), {});
+  NetworkHookDecision decision = DecideNetworkHook(call, xml);
+  if (!decision.error.empty()) {
+    Log(LOG_ERR, decision.error);
+    return decision.exit_status;
+  }
+  switch (decision.action) {
+    case NetworkHookAction::kNothing:
+      return 0;
+    case NetworkHookAction::kStartHostBridge:
+      // A network that cannot work must not start: libvirt shows this message and stops.
+      try {
+        for (const auto& line : StartHostBridge(*decision.network)) Log(LOG_NOTICE, line);
+      } catch (const std::exception& error) {
+        Log(LOG_ERR, fmt::format("{} (libvirt does not start the network)", error.what()));
+        return 1;
+      }
+      return 0;
+    case NetworkHookAction::kStopHostBridge:
+      try {
+        for (const auto& line : StopHostBridge(*decision.network)) Log(LOG_NOTICE, line);
+      } catch (const std::exception& error) {
+        Log(LOG_ERR, error.what());
+      }
+      return 0;
+    case NetworkHookAction::kEnsureShim:
+      break;
+  }
   try {
     auto index = ReadHookIndex(state);
     if (!index || !index->shim) return 0;

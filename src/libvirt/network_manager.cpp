@@ -93,6 +93,16 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
                       network.name, ShapeDifference(have, want)));
     } else {
       ensure_host_bridge();
+      // Only virtnat's <metadata> differs (a definition from an older virtnat, a new uplink):
+      // the stored definition is updated, the running network is left alone. The network
+      // hook reads it at the next start (at boot, before `virtnat apply`).
+      if (have.bridged != want.bridged) {
+        client.DefineNetwork(RenderNetworkXml(network, have.uuid));
+        actions.push_back(fmt::format(
+            "network {}: definition updated (what the network hook needs to build the host "
+            "bridge at start)",
+            network.name));
+      }
       int changes = UpdateHosts(client, network.name, true, have.dhcp_hosts, want.dhcp_hosts) +
                     UpdateHosts(client, network.name, false, have.dns_hosts, want.dns_hosts);
       if (changes > 0)

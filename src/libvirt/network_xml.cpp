@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config/diagnostics.h"
+#include "config/validate.h"
 
 namespace virtnat {
 namespace {
@@ -29,6 +30,35 @@ int PrefixFromNetmask(const std::string& netmask) {
   int length = 0;
   for (std::uint32_t bit = 1u << 31; bit && (mask->value & bit); bit >>= 1) ++length;
   return length;
+}
+
+constexpr const char* kMetadataElement = "bridged";
+
+// The namespace URI of an element: its prefix's xmlns declaration on it or an ancestor.
+std::string NamespaceOf(pugi::xml_node element) {
+  std::string name = element.name();
+  auto colon = name.find(':');
+  std::string declaration = colon == std::string::npos ? "xmlns" : "xmlns:" + name.substr(0, colon);
+  for (auto node = element; node; node = node.parent())
+    if (auto attribute = node.attribute(declaration.c_str())) return attribute.as_string();
+  return "";
+}
+
+std::string LocalName(pugi::xml_node element) {
+  std::string name = element.name();
+  auto colon = name.find(':');
+  return colon == std::string::npos ? name : name.substr(colon + 1);
+}
+
+std::optional<BridgedMetadata> ParseBridgedMetadata(pugi::xml_node network) {
+  for (auto element : network.child("metadata").children()) {
+    if (element.type() != pugi::node_element || LocalName(element) != kMetadataElement ||
+        NamespaceOf(element) != kVirtnatXmlns)
+      continue;
+    return BridgedMetadata{element.attribute("uplink").as_string(),
+                           element.attribute("address").as_string()};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -59,6 +89,14 @@ std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
   auto root = document.append_child("network");
   root.append_child("name").text().set(network.name.c_str());
   if (!uuid.empty()) root.append_child("uuid").text().set(uuid.c_str());
+  if (network.mode == NetworkMode::kBridged) {
+    auto bridged = root.append_child("metadata")
+                       .append_child((std::string("virtnat:") + kMetadataElement).c_str());
+    bridged.append_attribute("xmlns:virtnat") = kVirtnatXmlns;
+    bridged.append_attribute("uplink") = network.uplink.c_str();
+    if (network.has_address)
+      bridged.append_attribute("address") = network.address.ToString().c_str();
+  }
   root.append_child("forward").append_attribute("mode") = LibvirtForwardMode(network).c_str();
   auto bridge = root.append_child("bridge");
   bridge.append_attribute("name") = network.bridge.c_str();
@@ -102,13 +140,17 @@ LibvirtNetworkFacts DesiredNetworkFacts(const Network& network) {
   return ParseNetworkFacts(RenderNetworkXml(network));
 }
 
-LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml) {
+LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml, const std::string& source) {
   pugi::xml_document document;
   auto result = document.load_string(xml.c_str());
-  if (!result)
+  if (!result && source.empty())
     throw RuntimeFailure(
         fmt::format("libvirt returned unreadable network XML: {}", result.description()));
+  if (!result)
+    throw RuntimeFailure(fmt::format("unreadable network XML on {}: {} at byte {}", source,
+                                     result.description(), result.offset));
   auto root = document.child("network");
+  if (!root) root = document.child("hookData").child("network");
   LibvirtNetworkFacts facts;
   facts.name = root.child_value("name");
   facts.uuid = root.child_value("uuid");
@@ -135,7 +177,38 @@ LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml) {
                                           host.attribute("ip").as_string()));
     break;
   }
+  facts.bridged = ParseBridgedMetadata(root);
   return facts;
+}
+
+Network BridgedNetworkFromFacts(const LibvirtNetworkFacts& facts) {
+  if (!facts.bridged)
+    throw RuntimeFailure(fmt::format("network {}: no virtnat metadata", facts.name));
+  auto invalid = [&](const std::string& what) {
+    return RuntimeFailure(fmt::format("network {}: virtnat's metadata is not usable: {}",
+                                      facts.name.empty() ? "?" : facts.name, what));
+  };
+  if (facts.name.empty()) throw invalid("the network has no name");
+  if (!IsValidInterfaceName(facts.bridge))
+    throw invalid(fmt::format("bridge name '{}' is not a valid interface name", facts.bridge));
+  if (!IsValidInterfaceName(facts.bridged->uplink))
+    throw invalid(fmt::format("uplink '{}' is not a valid interface name", facts.bridged->uplink));
+  Network network;
+  network.name = facts.name;
+  network.mode = NetworkMode::kBridged;
+  network.provider = NetworkProvider::kLibvirt;
+  network.define = true;
+  network.bridge = facts.bridge;
+  network.uplink = facts.bridged->uplink;
+  if (!facts.bridged->address.empty()) {
+    auto address = Ipv4Interface::Parse(facts.bridged->address);
+    if (!address)
+      throw invalid(fmt::format("address '{}' is not an IPv4 address with a prefix length",
+                                facts.bridged->address));
+    network.address = *address;
+    network.has_address = true;
+  }
+  return network;
 }
 
 }  // namespace virtnat

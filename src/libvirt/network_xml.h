@@ -10,6 +10,25 @@
 
 namespace virtnat {
 
+// The XML namespace of virtnat's element in a libvirt network's <metadata>. A name only (it
+// is never fetched); the trailing number is the version of the element's attributes.
+inline constexpr const char* kVirtnatXmlns = "https://virtnat.example/xmlns/network/1";
+
+// What the network hook needs to build a bridged network's host bridge when libvirt starts the
+// network (at boot before `virtnat apply` runs, with /run/virtnat empty). It lives in libvirt's
+// own definition of the network:
+//   <metadata>
+//     <virtnat:bridged xmlns:virtnat="https://virtnat.example/xmlns/network/1" uplink="eth1"
+//                      address="198.51.100.3/24"/>
+//   </metadata>
+// The bridge is the network's <bridge name>, the alias "virtnat:" + <name>; address is left
+// out when the network has none.
+struct BridgedMetadata {
+  std::string uplink;
+  std::string address;  // "198.51.100.3/24" as written, or empty
+  bool operator==(const BridgedMetadata&) const = default;
+};
+
 struct LibvirtNetworkFacts {
   std::string name;
   std::string uuid;          // libvirt's; not part of the shape
@@ -18,8 +37,9 @@ struct LibvirtNetworkFacts {
   std::string domain;
   std::string address;  // "10.1.1.1/24"
   std::string dhcp_range;
-  std::set<std::string> dhcp_hosts;  // "<host mac='..' name='..' ip='..'/>" in canonical form
-  std::set<std::string> dns_hosts;   // "<host ip='..'><hostname>..</hostname></host>"
+  std::set<std::string> dhcp_hosts;        // "<host mac='..' name='..' ip='..'/>" in canonical form
+  std::set<std::string> dns_hosts;         // "<host ip='..'><hostname>..</hostname></host>"
+  std::optional<BridgedMetadata> bridged;  // virtnat's <metadata> element, when present
 
   // Everything but the host entries: when only those differ, libvirt can update live.
   bool SameShape(const LibvirtNetworkFacts& other) const {
@@ -35,8 +55,16 @@ std::string LibvirtForwardMode(const Network& network);
 // network; without it libvirt would invent one and refuse the name as taken.
 std::string RenderNetworkXml(const Network& network, const std::string& uuid = "");
 LibvirtNetworkFacts DesiredNetworkFacts(const Network& network);
-// Throws RuntimeFailure when libvirt's XML cannot be read.
-LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml);
+// Throws RuntimeFailure when libvirt's XML cannot be read (`source`, e.g. "stdin", names where
+// it came from in the message). Takes a <network> document or the <hookData> libvirt gives
+// network hooks on stdin (its <network> child is read).
+LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml, const std::string& source = "");
+
+// The network whose host bridge the facts' metadata describes, as the config had it: provider
+// libvirt, define, mode bridged, name, bridge, uplink, address (NeedsHostBridge holds). Throws
+// RuntimeFailure when there is no metadata or it is not usable (a missing or invalid interface
+// name, an invalid address).
+Network BridgedNetworkFromFacts(const LibvirtNetworkFacts& facts);
 
 // The host bridge virtnat made for this network's libvirt definition `have` (forward mode
 // bridge) when the config moves the network to another bridge or mode; nullopt otherwise.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "../test_config.h"
+#include "standalone/host_bridge.h"
 
 namespace virtnat {
 namespace {
@@ -103,17 +104,139 @@ TEST(NetworkXml, BridgedGetsForwardModeBridgeAndNothingElse) {
   Network network = ModeNetwork("bridged");
   EXPECT_EQ(LibvirtForwardMode(network), "bridge");
   EXPECT_EQ(RenderNetworkXml(network),
-            "<network>\n  <name>lan</name>\n  <forward mode=\"bridge\" />\n"
+            "<network>\n  <name>lan</name>\n  <metadata>\n"
+            "    <virtnat:bridged xmlns:virtnat=\"https://virtnat.example/xmlns/network/1\" "
+            "uplink=\"eth1\" />\n  </metadata>\n  <forward mode=\"bridge\" />\n"
             "  <bridge name=\"br-lan\" />\n</network>\n");
   // libvirt's own form of that definition has the same shape: a second apply changes nothing.
   LibvirtNetworkFacts have = ParseNetworkFacts(
       "<network><name>lan</name><uuid>1b4e28ba-2fa1-11d2-883f-0016d3cca427</uuid>"
+      "<metadata><virtnat:bridged xmlns:virtnat='https://virtnat.example/xmlns/network/1' "
+      "uplink='eth1'/></metadata>"
       "<forward mode='bridge'/><bridge name='br-lan'/></network>");
   LibvirtNetworkFacts want = DesiredNetworkFacts(network);
   EXPECT_TRUE(have.SameShape(want));
+  EXPECT_EQ(have.bridged, want.bridged);
   EXPECT_EQ(have.forward_mode, "bridge");
   EXPECT_TRUE(have.address.empty());
   EXPECT_TRUE(have.dhcp_hosts.empty());
+}
+
+// What the network hook needs at boot travels in libvirt's own definition: uplink and address
+// in virtnat's <metadata> element, bridge and name in libvirt's elements.
+TEST(NetworkXml, BridgedMetadataRoundTrip) {
+  Network network = ModeNetwork("bridged");
+  network.address = *Ipv4Interface::Parse("198.51.100.3/24");
+  network.has_address = true;
+  std::string xml = RenderNetworkXml(network);
+  EXPECT_NE(xml.find("<virtnat:bridged xmlns:virtnat=\"https://virtnat.example/xmlns/network/1\" "
+                     "uplink=\"eth1\" address=\"198.51.100.3/24\" />"),
+            std::string::npos)
+      << xml;
+  LibvirtNetworkFacts facts = ParseNetworkFacts(xml);
+  ASSERT_TRUE(facts.bridged);
+  EXPECT_EQ(facts.bridged->uplink, "eth1");
+  EXPECT_EQ(facts.bridged->address, "198.51.100.3/24");
+  Network back = BridgedNetworkFromFacts(facts);
+  EXPECT_EQ(back.name, "lan");
+  EXPECT_EQ(back.bridge, "br-lan");
+  EXPECT_EQ(back.uplink, "eth1");
+  EXPECT_EQ(back.mode, NetworkMode::kBridged);
+  EXPECT_EQ(back.provider, NetworkProvider::kLibvirt);
+  EXPECT_TRUE(back.define);
+  EXPECT_TRUE(back.has_address);
+  EXPECT_EQ(back.address.ToString(), "198.51.100.3/24");
+  EXPECT_TRUE(NeedsHostBridge(back));
+  // Without an address: none comes back.
+  Network plain = BridgedNetworkFromFacts(DesiredNetworkFacts(ModeNetwork("bridged")));
+  EXPECT_FALSE(plain.has_address);
+  EXPECT_EQ(plain.uplink, "eth1");
+}
+
+// libvirt may write the element with another prefix or as the default namespace, and inside
+// <hookData> for hooks; another application's element of the same name is not virtnat's.
+TEST(NetworkXml, BridgedMetadataIsFoundByNamespace) {
+  const std::string tail = "<forward mode='bridge'/><bridge name='br-lan'/></network>";
+  auto facts = ParseNetworkFacts(
+      "<hookData><network><name>lan</name><metadata>"
+      "<vn:bridged xmlns:vn='https://virtnat.example/xmlns/network/1' uplink='eth2'/>"
+      "</metadata>" +
+      tail + "</hookData>");
+  EXPECT_EQ(facts.name, "lan");
+  EXPECT_EQ(facts.bridge, "br-lan");
+  ASSERT_TRUE(facts.bridged);
+  EXPECT_EQ(facts.bridged->uplink, "eth2");
+  facts = ParseNetworkFacts(
+      "<network><name>lan</name><metadata>"
+      "<bridged xmlns='https://virtnat.example/xmlns/network/1' uplink='eth3'/></metadata>" +
+      tail);
+  ASSERT_TRUE(facts.bridged);
+  EXPECT_EQ(facts.bridged->uplink, "eth3");
+  facts = ParseNetworkFacts(
+      "<network><name>lan</name><metadata>"
+      "<app:bridged xmlns:app='http://app.example/1' uplink='eth4'/></metadata>" +
+      tail);
+  EXPECT_FALSE(facts.bridged);
+  facts = ParseNetworkFacts("<network><name>lan</name>" + tail);
+  EXPECT_FALSE(facts.bridged);
+  EXPECT_THROW(BridgedNetworkFromFacts(facts), RuntimeFailure);
+}
+
+TEST(NetworkXml, UnusableBridgedMetadataIsRefused) {
+  auto error = [](const std::string& bridge, const std::string& attributes) {
+    try {
+      BridgedNetworkFromFacts(
+          ParseNetworkFacts("<network><name>lan</name><metadata><virtnat:bridged "
+                            "xmlns:virtnat='https://virtnat.example/xmlns/network/1' " +
+                            attributes + "/></metadata><forward mode='bridge'/><bridge name='" +
+                            bridge + "'/></network>"));
+    } catch (const RuntimeFailure& failure) {
+      return std::string(failure.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("br-lan", "uplink='eth1'"), "");
+  EXPECT_EQ(error("br-lan", ""),
+            "network lan: virtnat's metadata is not usable: uplink '' is not a valid interface "
+            "name");
+  EXPECT_EQ(error("br-lan", "uplink='../eth1'"),
+            "network lan: virtnat's metadata is not usable: uplink '../eth1' is not a valid "
+            "interface name");
+  EXPECT_EQ(error("", "uplink='eth1'"),
+            "network lan: virtnat's metadata is not usable: bridge name '' is not a valid "
+            "interface name");
+  EXPECT_EQ(error("br-lan", "uplink='eth1' address='198.51.100.3'"),
+            "network lan: virtnat's metadata is not usable: address '198.51.100.3' is not an "
+            "IPv4 address with a prefix length");
+}
+
+// A definition from an older virtnat has no metadata: same shape (no restart), but the
+// metadata differs, so apply updates the stored definition.
+TEST(NetworkXml, MissingMetadataIsNotAShapeChange) {
+  Network network = ModeNetwork("bridged");
+  LibvirtNetworkFacts old = ParseNetworkFacts(
+      "<network><name>lan</name><forward mode='bridge'/><bridge name='br-lan'/></network>");
+  LibvirtNetworkFacts want = DesiredNetworkFacts(network);
+  EXPECT_TRUE(old.SameShape(want));
+  EXPECT_NE(old.bridged, want.bridged);
+  Network moved = network;
+  moved.uplink = "eth2";
+  EXPECT_TRUE(want.SameShape(DesiredNetworkFacts(moved)));
+  EXPECT_NE(want.bridged, DesiredNetworkFacts(moved).bridged);
+  // Other modes carry no metadata.
+  EXPECT_FALSE(DesiredNetworkFacts(ModeNetwork("nat")).bridged);
+  EXPECT_EQ(RenderNetworkXml(ModeNetwork("nat")).find("metadata"), std::string::npos);
+}
+
+TEST(NetworkXml, UnreadableXmlNamesItsSource) {
+  try {
+    ParseNetworkFacts("<network><name>lan</name>", "stdin");
+    FAIL() << "no error";
+  } catch (const RuntimeFailure& failure) {
+    EXPECT_EQ(std::string(failure.what()).rfind("unreadable network XML on stdin: ", 0), 0u)
+        << failure.what();
+  }
+  EXPECT_THROW(ParseNetworkFacts("<network>"), RuntimeFailure);
 }
 
 TEST(NetworkXml, ModeChangesAreShapeChanges) {
