@@ -7,7 +7,7 @@
 #   vg_prepare                     # the image (built once, cached) + this test's initramfs
 #                                  # with vnpeer in it; sets VG_KERNEL VG_INITRD VG_VIRT
 #   vg_define lxdev01 02:FF:0A:0A:06:1C network:nat_bridge    # or a bridge name
-#   vg_start lxdev01               # virsh start (remembers where its console was)
+#   vg_start lxdev01               # virsh start (the console of an earlier boot is set aside)
 #   vg_wait_ready lxdev01 120      # waits for "vnguest: ready" on the console of this boot
 #   vg_exec lxdev01 'nslookup lxdev02.devops.test'   # runs in the guest, prints, exit status
 #   vg_console lxdev01             # the console of the current boot
@@ -28,7 +28,6 @@ VG_KERNEL=""
 VG_INITRD=""
 VG_VIRT=""         # kvm or qemu (software emulation)
 VG_MEMORY_MIB=192
-declare -gA VG_MARK=()  # NAME -> console lines before the current boot
 
 # vg_virt_type: kvm when /dev/kvm can be opened, else qemu (TCG).
 vg_virt_type() {
@@ -115,38 +114,28 @@ vg_define() {
   lv_virsh -q define "$LV_WORK/guest-$1.xml" >/dev/null
 }
 
-vg_console_lines() {
-  local file
-  file=$(vg_console_file "$1")
-  if [ -f "$file" ]; then wc -l <"$file"; else echo 0; fi
-}
-
-# vg_mark NAME: before a start: the console so far belongs to earlier boots. libvirt
-# truncates the file at start; it is moved to NAME.console.prev first, so that nothing of an
-# earlier boot is taken for this one (and the earlier console stays readable).
+# vg_mark NAME: before a start: the console so far belongs to earlier boots. It is moved to
+# NAME.console.prev (still readable), so nothing of an earlier boot is taken for this one
+# (libvirt would truncate the file at start; a file state, so it also works from a subshell).
 vg_mark() {
   local file
   file=$(vg_console_file "$1")
   if [ -f "$file" ]; then mv -f "$file" "$file.prev"; fi
-  VG_MARK[$1]=0
+  return 0
 }
 
-# vg_start NAME: virsh start, after marking the console. Run it in the test's own shell (not
-# in a subshell such as $(...) or lib.sh's check): the mark must stay.
+# vg_start NAME: virsh start, after marking the console.
 vg_start() {
   vg_mark "$1"
   lv_virsh -q start "$1" >/dev/null
 }
 
-# vg_console NAME: the console lines of the current boot (after the mark; all of it when
-# the file has fewer lines than the mark).
+# vg_console NAME: the console of the current boot (since the last vg_mark), CRs removed.
 vg_console() {
-  local file mark
+  local file
   file=$(vg_console_file "$1")
-  mark=${VG_MARK[$1]:-0}
   [ -f "$file" ] || return 0
-  if [ "$(vg_console_lines "$1")" -lt "$mark" ]; then mark=0; fi
-  tail -n +"$((mark + 1))" "$file" | tr -d '\r'
+  tr -d '\r' <"$file"
 }
 
 # vg_ready_line NAME: "vnguest: ready NAME ADDR/PREFIX BOOT-ID" of the current boot, if any.

@@ -224,13 +224,8 @@ check_resolve() {
   fi
 }
 
-# start_vm VM: virsh start, after marking where this boot's console begins (in this shell:
-# a mark made in a subshell, e.g. through check, would be lost).
-start_vm() {
-  local out
-  vg_mark "$1"
-  if out=$(lv_virsh -q start "$1" 2>&1); then pass "virsh start $1"; else fail "virsh start $1" "$out"; fi
-}
+# start_vm VM: virsh start (the console of an earlier boot is set aside first).
+start_vm() { check "virsh start $1" vg_start "$1"; }
 
 # check_no_resolve VM FQDN: the VM's resolver knows no address for FQDN (its network's
 # dnsmasq answers for its own domain only, and only with the configured hosts).
