@@ -360,8 +360,9 @@ vg_domain_xml lxdev02 02:FF:0A:0A:06:1D network:nat_bridge >"$LV_WORK/lxdev02.xm
 say "lxdev01.xml, the lines that matter:"
 grep -E "<domain|<memory|<kernel|<initrd|<cmdline|<source network|<mac|<model type='virtio'|<serial type='file'|<source path" \
   "$LV_WORK/lxdev01.xml" | sed 's/^/   | /'
-vhost_virsh define "$LV_WORK/lxdev01.xml" || SURPRISES=$((SURPRISES + 1))
-vhost_virsh define "$LV_WORK/lxdev02.xml" || SURPRISES=$((SURPRISES + 1))
+# (in the folder of the XML files, as a user would be)
+(cd "$LV_WORK" && vhost_virsh define lxdev01.xml) || SURPRISES=$((SURPRISES + 1))
+(cd "$LV_WORK" && vhost_virsh define lxdev02.xml) || SURPRISES=$((SURPRISES + 1))
 vg_mark lxdev01
 vg_mark lxdev02
 vhost_virsh start lxdev01 || SURPRISES=$((SURPRISES + 1))
