@@ -292,7 +292,7 @@ for vm in lxdev01 lxdev02; do
   fi
 done
 leases=$(vn leases vm_sa 2>&1)
-if grep -i "${MAC[lxdev03]}" <<<"$leases" | grep -q "${ADDR[lxdev03]}" && grep -q lxdev03 <<<"$leases"; then
+if grep -i "${MAC[lxdev03]}" <<<"$leases" | grep -w "${ADDR[lxdev03]}" | grep -qw lxdev03; then
   pass "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC under the name lxdev03"
 else
   fail "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC under the name lxdev03" "$leases"
