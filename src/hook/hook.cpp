@@ -213,7 +213,9 @@ int RunNetworkHook(const StateDir& state, const HookCall& call, std::istream& ne
   if (NetworkHookReadsXml(call)) xml.assign(std::istreambuf_iterator<char>(network_xml), {});
   NetworkHookDecision decision = DecideNetworkHook(call, xml);
   if (!decision.error.empty()) {
-    Log(LOG_ERR, decision.error);
+    Log(LOG_ERR, decision.exit_status == 0
+                     ? decision.error
+                     : decision.error + " (libvirt does not start the network)");
     return decision.exit_status;
   }
   switch (decision.action) {
