@@ -153,6 +153,7 @@ namespace {
 std::optional<std::size_t> FindForward(const Config& config, const Forward& wanted) {
   for (std::size_t i = 0; i < config.forwards.size(); ++i) {
     const Forward& forward = config.forwards[i];
+    if (&forward == &wanted) continue;  // the spec itself, parsed into the same config
     if (forward.target == wanted.target && forward.port == wanted.port &&
         forward.to_port == wanted.to_port && forward.protocols == wanted.protocols &&
         forward.listen == wanted.listen)
@@ -441,10 +442,11 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
 }
 
 int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) {
-  Config config = Load(options);
-  // Resolve the spec the way the config would, by parsing it as a forward.
+  // Resolve the spec the way the config would, by parsing it as a forward appended to the
+  // config; the config's own forwards are the others in that same parse.
   Candidate candidate = BuildCandidate(options, spec, /*for_removal=*/true);
   if (!candidate.forward) throw RuntimeFailure("internal error: the forward was not parsed");
+  const Config& config = candidate.config;
   auto index = FindForward(config, *candidate.forward);
   std::string description = Describe(*candidate.forward);
   fs::path cli_path = CliConfigPath(options.config_path);

@@ -453,6 +453,31 @@ fs::path CliConfigPath(const fs::path& main_file) {
   return main_file.parent_path() / "conf.d" / "50-cli.toml";
 }
 
+// Run as root, virtnat writes the host's firewall from these files: anybody who can change
+// them could open any port. Refuse files and folders that a non-root user can write.
+static void CheckOwnership(const fs::path& main_file) {
+  if (geteuid() != 0) return;
+  std::vector<fs::path> paths{
+      main_file, main_file.parent_path().empty() ? fs::path(".") : main_file.parent_path()};
+  fs::path conf_d = main_file.parent_path() / "conf.d";
+  std::error_code error;
+  if (fs::is_directory(conf_d, error)) {
+    paths.push_back(conf_d);
+    for (const auto& entry : fs::directory_iterator(conf_d, error))
+      if (entry.path().extension() == ".toml") paths.push_back(entry.path());
+  }
+  for (const auto& path : paths) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) continue;
+    bool group_writable = (info.st_mode & S_IWGRP) && info.st_gid != 0;
+    if (info.st_uid == 0 && !group_writable && !(info.st_mode & S_IWOTH)) continue;
+    throw BadInput(fmt::format(
+        "virtnat: {}: writable by a user other than root (owner uid {}, mode {:o}); virtnat runs "
+        "as root and will not read it: chown root:root {} && chmod go-w {}",
+        path.string(), info.st_uid, info.st_mode & 07777, path.string(), path.string()));
+  }
+}
+
 std::vector<ConfigSource> ReadConfigSources(const fs::path& main_file) {
   auto read = [](const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -465,6 +490,7 @@ std::vector<ConfigSource> ReadConfigSources(const fs::path& main_file) {
   if (!fs::is_regular_file(main_file, error))
     throw BadInput(fmt::format("virtnat: {}: config file does not exist (give --config FILE)",
                                main_file.string()));
+  CheckOwnership(main_file);  // every command that reads the config, edits included
   std::vector<ConfigSource> sources{read(main_file)};
   fs::path conf_d = main_file.parent_path() / "conf.d";
   if (fs::is_directory(conf_d, error)) {
@@ -512,33 +538,7 @@ Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagno
   return config;
 }
 
-// Run as root, virtnat writes the host's firewall from these files: anybody who can change
-// them could open any port. Refuse files and folders that a non-root user can write.
-static void CheckOwnership(const fs::path& main_file) {
-  if (geteuid() != 0) return;
-  std::vector<fs::path> paths{
-      main_file, main_file.parent_path().empty() ? fs::path(".") : main_file.parent_path()};
-  fs::path conf_d = main_file.parent_path() / "conf.d";
-  std::error_code error;
-  if (fs::is_directory(conf_d, error)) {
-    paths.push_back(conf_d);
-    for (const auto& entry : fs::directory_iterator(conf_d, error))
-      if (entry.path().extension() == ".toml") paths.push_back(entry.path());
-  }
-  for (const auto& path : paths) {
-    struct stat info {};
-    if (stat(path.c_str(), &info) != 0) continue;
-    bool group_writable = (info.st_mode & S_IWGRP) && info.st_gid != 0;
-    if (info.st_uid == 0 && !group_writable && !(info.st_mode & S_IWOTH)) continue;
-    throw BadInput(fmt::format(
-        "virtnat: {}: writable by a user other than root (owner uid {}, mode {:o}); virtnat runs "
-        "as root and will not read it: chown root:root {} && chmod go-w {}",
-        path.string(), info.st_uid, info.st_mode & 07777, path.string(), path.string()));
-  }
-}
-
 Config LoadConfig(const fs::path& main_file, Diagnostics& diagnostics) {
-  if (fs::exists(main_file)) CheckOwnership(main_file);
   Config config = ParseConfig(ReadConfigSources(main_file), diagnostics);
   if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
   return config;

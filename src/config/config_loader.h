@@ -20,7 +20,8 @@ inline constexpr const char* kDefaultConfigPath = "/etc/virtnat/virtnat.toml";
 // The one file that commands edit; hand-written files are never rewritten.
 std::filesystem::path CliConfigPath(const std::filesystem::path& main_file);
 
-// Reads the main file and conf.d/*.toml. Throws BadInput when the main file is missing.
+// Reads the main file and conf.d/*.toml. Throws BadInput when the main file is missing, or,
+// run as root, when a non-root user could write one of them or their folders.
 std::vector<ConfigSource> ReadConfigSources(const std::filesystem::path& main_file);
 
 // Parses and validates; every problem lands in `diagnostics`.

@@ -209,6 +209,13 @@ TEST(ConfigOwnership, RootRefusesConfigOthersCanWrite) {
   } catch (const BadInput& error) {
     EXPECT_NE(std::string(error.what()).find("chmod go-w"), std::string::npos) << error.what();
   }
+  // Commands that edit the config (forward add/remove, import --write) read it this way.
+  EXPECT_THROW(ReadConfigSources(file), BadInput);
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  auto conf_d = folder / "conf.d";
+  std::filesystem::create_directories(conf_d);
+  std::filesystem::permissions(conf_d, std::filesystem::perms(0777));
+  EXPECT_THROW(ReadConfigSources(file), BadInput) << "a world-writable conf.d/ was read";
   std::filesystem::remove_all(folder);
 }
 
