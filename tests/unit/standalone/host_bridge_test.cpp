@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "../test_config.h"
+#include "libvirt/network_xml.h"
 
 namespace virtnat {
 namespace {
@@ -166,6 +167,41 @@ TEST(HostBridge, StopReleasesTheUplinkAndDeletesOnlyVirtnatsBridge) {
 
   EXPECT_TRUE(PlanHostBridgeStop(network, HostBridgeLinks{}).steps.empty());
   EXPECT_TRUE(PlanHostBridgeStop(network, HostBridgeLinks{}).note.empty());
+}
+
+// At boot the network hook rebuilds the network from virtnat's <metadata> in libvirt's XML
+// (no config, no /run/virtnat): in every state of the links it plans exactly what apply plans
+// for the config's network, at start and at stop.
+TEST(HostBridge, TheHookPlansWhatApplyPlans) {
+  for (const std::string& extra : {std::string(), std::string("address = \"192.0.2.1/24\"\n")}) {
+    Network config = Bridged(extra);
+    Network hook = BridgedNetworkFromFacts(ParseNetworkFacts(RenderNetworkXml(config)));
+    EXPECT_EQ(HostBridgeAlias(hook), HostBridgeAlias(config));
+    EXPECT_TRUE(NeedsHostBridge(hook));
+    std::vector<HostBridgeLinks> states;
+    HostBridgeLinks fresh;  // after a reboot: no bridge, the uplink down
+    fresh.uplink = Link(3, "veth", false);
+    states.push_back(fresh);
+    states.push_back(Started(config));
+    HostBridgeLinks released = Started(config);
+    released.uplink->master_index = 0;
+    released.uplink_master.clear();
+    released.bridge->up = false;
+    states.push_back(released);
+    HostBridgeLinks foreign;  // the admin's bridge
+    foreign.bridge = Link(10, "bridge", true);
+    foreign.uplink = Link(3, "veth", true);
+    states.push_back(foreign);
+    for (const auto& links : states) {
+      EXPECT_EQ(PlanHostBridgeStart(hook, links), PlanHostBridgeStart(config, links)) << extra;
+      HostBridgeStopPlan by_hook = PlanHostBridgeStop(hook, links);
+      HostBridgeStopPlan by_apply = PlanHostBridgeStop(config, links);
+      EXPECT_EQ(by_hook.steps, by_apply.steps) << extra;
+      EXPECT_EQ(by_hook.note, by_apply.note) << extra;
+    }
+    HostBridgeLinks missing;  // the uplink is gone: both refuse with the same words
+    EXPECT_EQ(RuntimeError(hook, missing), RuntimeError(config, missing));
+  }
 }
 
 }  // namespace
