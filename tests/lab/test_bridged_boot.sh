@@ -22,6 +22,7 @@
 #   6. uplink missing: libvirt refuses to start the network and shows the hook's message;
 #      nothing is left behind; with the uplink back it starts (positive control)
 #   7. the hook by hand: bad XML on stdin is one line, exit 0, no change
+#   8. with the hook installed, apply (a bridge move), network stop/start/undefine still work
 # Takes about 40-60 s.
 #   bash tests/lab/test_bridged_boot.sh BUILD_DIR
 # shellcheck disable=SC2317 # helpers are called indirectly (lv_wait_for, check)
@@ -326,6 +327,32 @@ if [ $rc -eq 0 ] && [ -z "$out" ]; then pass "control: libvirt's XML by hand: ex
 bridge_is_virtnats "the hook by hand"
 out=$(lv_exec env -i "$hook" "$NET" stopped end - <<<"<hookData>$good</hookData>" 2>&1)
 check "stopped end by hand deletes $BR" link_gone "$BR"
+
+# ------------------------------------------------------------------ 8. apply with the hook
+note "8. with the hook installed, apply and network stop/start still do their part"
+out=$(vn apply 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -qF "network $NET: started" <<<"$out"; then pass "apply starts $NET again"; else fail "apply starts $NET again" "exit $rc" "$out"; fi
+bridge_is_virtnats "apply with the hook"
+sed -i "s/^bridge = \"$BR\"/bridge = \"vnbbr2\"/" "$CONFIG"
+out=$(vn apply 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -qF "network $NET: bridge changed: redefined and restarted" <<<"$out"; then
+  pass "apply moves $NET to vnbbr2 ($(tr '\n' ' ' <<<"$out"))"
+else
+  fail "apply moves $NET to vnbbr2" "exit $rc" "$out"
+fi
+check "the old $BR is gone (the hook removed it at stopped end)" link_gone "$BR"
+expect_value "vnbbr2 carries virtnat's alias" "$(link_alias vnbbr2)" "virtnat:$NET"
+expect_value "$UPLINK is enslaved to vnbbr2" "$(link_master "$UPLINK")" vnbbr2
+check "$NET is active on vnbbr2" net_active "$NET"
+check "virtnat network stop $NET" vn network stop "$NET"
+check "after network stop, vnbbr2 is gone" link_gone vnbbr2
+expect_value "after network stop, $UPLINK has no master" "$(link_master "$UPLINK")" ""
+check "virtnat network start $NET" vn network start "$NET"
+expect_value "after network start, $UPLINK is enslaved to vnbbr2" "$(link_master "$UPLINK")" vnbbr2
+check "virtnat network undefine $NET" vn network undefine "$NET"
+check "after undefine, vnbbr2 is gone" link_gone vnbbr2
 
 note "took $(lv_elapsed "$T0")s"
 finish
