@@ -14,6 +14,7 @@
 #include "config/diagnostics.h"
 #include "firewall/libvirt_shim.h"
 #include "firewall/nftables_firewall.h"
+#include "hook/hook.h"
 #include "hook/hook_index.h"
 #include "libvirt/libvirt_client.h"
 #include "libvirt/network_manager.h"
@@ -300,6 +301,21 @@ int CommandPlan(const GlobalOptions& options) {
   return 0;
 }
 
+// A bridged libvirt network's bridge is rebuilt at boot by the network hook only (libvirtd
+// autostarts networks before virtnat.service runs): say so while it can still be fixed.
+static void WarnAboutMissingNetworkHook(const Config& config) {
+  fs::path hook = fs::path(kLibvirtHooksDir) / "network.d" / "virtnat";
+  std::error_code error;
+  if (fs::exists(hook, error)) return;
+  for (const auto& network : config.networks)
+    if (network.provider == NetworkProvider::kLibvirt && network.define &&
+        network.mode == NetworkMode::kBridged)
+      std::cerr << fmt::format(
+          "warning: network {}: {} is not installed, so after a reboot libvirt starts {} "
+          "without its bridge {} and its VMs fail; run `virtnat hook install`\n",
+          network.name, hook.string(), network.name, network.bridge);
+}
+
 int CommandApply(const GlobalOptions& options) {
   Config config =
       Load(options, Warnings::kFirstFew);  // bad input stops here, before anything is created
@@ -307,6 +323,7 @@ int CommandApply(const GlobalOptions& options) {
   state.Ensure();
   FileLock lock(state.LockPath());
   ApplyConfig(options, config, state);
+  WarnAboutMissingNetworkHook(config);
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
+#include "hook/hook.h"
 #include "state/state_dir.h"
 #include "version.h"
 #include "watch/watcher.h"
@@ -241,7 +242,7 @@ int main(int argc, char** argv) {
 
   CLI::App* hook = app.add_subcommand("hook", "the libvirt hook: install, uninstall, run");
   hook->require_subcommand(1);
-  std::string hooks_dir = "/etc/libvirt/hooks";
+  std::string hooks_dir = kLibvirtHooksDir;
   CLI::App* install = hook->add_subcommand(
       "install", "install qemu.d/virtnat and network.d/virtnat into libvirt's hooks folder");
   install->add_option("--hooks-dir", hooks_dir, "libvirt's hooks folder")->capture_default_str();

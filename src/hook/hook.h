@@ -18,6 +18,9 @@
 
 namespace virtnat {
 
+// Where libvirt looks for hooks; `virtnat hook install` writes qemu.d/ and network.d/ there.
+inline constexpr const char* kLibvirtHooksDir = "/etc/libvirt/hooks";
+
 struct HookCall {
   std::string object;  // domain or network name
   std::string operation;

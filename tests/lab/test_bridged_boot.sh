@@ -159,6 +159,7 @@ out=$(vn apply 2>&1)
 rc=$?
 if [ $rc -eq 0 ]; then pass "virtnat apply"; else fail "virtnat apply" "exit $rc" "$out"; fi
 has_text "apply: $NET defined, started, autostart on" "$out" "network $NET: defined, started, autostart on"
+has_text "apply warns that the network hook is missing" "$out" "warning: network $NET: /etc/libvirt/hooks/network.d/virtnat is not installed"
 xml=$(lv_virsh net-dumpxml --inactive "$NET" 2>&1)
 has_text "libvirt keeps virtnat's metadata (namespace, uplink, address)" "$xml" \
   '<virtnat:bridged xmlns:virtnat="https://virtnat.example/xmlns/network/1" uplink="vnbup" address="192.0.2.1/24"/>'
@@ -333,6 +334,7 @@ note "8. with the hook installed, apply and network stop/start still do their pa
 out=$(vn apply 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && grep -qF "network $NET: started" <<<"$out"; then pass "apply starts $NET again"; else fail "apply starts $NET again" "exit $rc" "$out"; fi
+lacks_text "with the hook installed apply does not warn about it" "$out" "is not installed"
 bridge_is_virtnats "apply with the hook"
 sed -i "s/^bridge = \"$BR\"/bridge = \"vnbbr2\"/" "$CONFIG"
 out=$(vn apply 2>&1)
