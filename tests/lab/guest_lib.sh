@@ -179,33 +179,13 @@ vg_resolve() {
 # vg_expect_reply GUEST PROTO ADDR PORT WANT [DESC]: like lib.sh's expect_reply, but the
 # connection is opened by the guest VM.
 vg_expect_reply() {
-  local guest=$1 proto=$2 addr=$3 port=$4 want=$5 out rc
-  local desc=${6:-"VM $guest -> $proto $addr:$port answers '$want'"}
-  out=$(vg_connect "$guest" "$proto" "$addr" "$port" 2000)
-  rc=$?
-  if [ $rc -eq 0 ] && [[ "$out" == *"$want"* ]]; then
-    pass "$desc (got: $out)"
-    return 0
-  fi
-  fail "$desc" "expected a reply containing '$want', got: $out (exit $rc)"
-  return 1
+  expect_reply_via vg_connect "$1" "$2" "$3" "$4" "$5" "${6:-"VM $1 -> $2 $3:$4 answers '$5'"}"
 }
 
 # vg_expect_no_reply GUEST PROTO ADDR PORT [DESC]: the guest's connection gets nothing
 # (timeout, refused or unreachable).
 vg_expect_no_reply() {
-  local guest=$1 proto=$2 addr=$3 port=$4 out rc
-  local desc=${5:-"VM $guest -> $proto $addr:$port gets nothing"}
-  out=$(vg_connect "$guest" "$proto" "$addr" "$port" 1500)
-  rc=$?
-  case "$rc:$out" in
-    1:timeout | 1:refused | 1:unreachable)
-      pass "$desc (got: $out)"
-      return 0
-      ;;
-  esac
-  fail "$desc" "expected no reply, got: $out (exit $rc)"
-  return 1
+  expect_no_reply_via vg_connect "$1" "$2" "$3" "$4" any "${5:-"VM $1 -> $2 $3:$4 gets nothing"}"
 }
 
 # vg_dump NAME: the console of the current boot as "# " detail lines (for failures).

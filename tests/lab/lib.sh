@@ -235,10 +235,19 @@ peer_connect() {
 }
 
 # expect_reply NODE PROTO ADDR PORT EXPECTED_SUBSTRING [DESCRIPTION]
-expect_reply() {
-  local node=$1 proto=$2 addr=$3 port=$4 want=$5 out rc
-  local desc=${6:-"$node -> $proto $addr:$port answers '$want'"}
-  out=$(peer_connect "$node" "$proto" "$addr" "$port" 2000)
+expect_reply() { expect_reply_via peer_connect "$@"; }
+
+# expect_no_reply NODE PROTO ADDR PORT [MODE] [DESCRIPTION]
+#   MODE any (default): timeout, refused or unreachable all count as "nothing";
+#   timeout: must get nothing at all (dropped); rejected: must be refused or unreachable.
+expect_no_reply() { expect_no_reply_via peer_connect "$@"; }
+
+# expect_reply_via / expect_no_reply_via CONNECTOR ...: the same, with the connection opened
+# by CONNECTOR NODE PROTO ADDR PORT TIMEOUT_MS (peer_connect; guest_lib.sh's vg_connect).
+expect_reply_via() {
+  local connect=$1 node=$2 proto=$3 addr=$4 port=$5 want=$6 out rc
+  local desc=${7:-"$node -> $proto $addr:$port answers '$want'"}
+  out=$("$connect" "$node" "$proto" "$addr" "$port" 2000)
   rc=$?
   if [ $rc -eq 0 ] && [[ "$out" == *"$want"* ]]; then
     pass "$desc (got: $out)"
@@ -248,13 +257,10 @@ expect_reply() {
   return 1
 }
 
-# expect_no_reply NODE PROTO ADDR PORT [MODE] [DESCRIPTION]
-#   MODE any (default): timeout, refused or unreachable all count as "nothing";
-#   timeout: must get nothing at all (dropped); rejected: must be refused or unreachable.
-expect_no_reply() {
-  local node=$1 proto=$2 addr=$3 port=$4 mode=${5:-any} out rc ok=0
-  local desc=${6:-"$node -> $proto $addr:$port gets nothing ($mode)"}
-  out=$(peer_connect "$node" "$proto" "$addr" "$port" 1500)
+expect_no_reply_via() {
+  local connect=$1 node=$2 proto=$3 addr=$4 port=$5 mode=${6:-any} out rc ok=0
+  local desc=${7:-"$node -> $proto $addr:$port gets nothing ($mode)"}
+  out=$("$connect" "$node" "$proto" "$addr" "$port" 1500)
   rc=$?
   if [ $rc -ne 0 ]; then
     case "$mode:$out" in
