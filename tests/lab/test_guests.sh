@@ -9,8 +9,9 @@
 # restarted, the three VMs booted at once, and every promise checked with what the VMs
 # themselves say and do:
 #   1. every VM gets exactly its static address from DHCP (libvirt's dnsmasq, virtnat's
-#      dnsmasq) and the server's lease names it, it resolves its neighbour's FQDN (the VM
-#      on the standalone network, alone there, its own) and unknown names get NXDOMAIN
+#      dnsmasq) and the server's lease names it, it resolves its neighbour's FQDN (on the
+#      standalone network the neighbour lxdev04 is never booted: its name resolves from the
+#      config alone) and unknown names get NXDOMAIN
 #   2. VMs reach the LAN through NAT (the LAN sees the host's address); the LAN cannot reach
 #      a VM directly
 #   3. LAN clients reach each VM's services through the forwards: TCP, UDP, HTTP, a port range
@@ -103,6 +104,11 @@ domain = "sa.test"
 name = "lxdev03"
 address = "${ADDR[lxdev03]}"
 mac = "${MAC[lxdev03]}"
+
+[[network.host]]
+name = "lxdev04"
+address = "10.2.2.31"
+mac = "02:ff:0a:0a:07:1f"
 
 [[forward]]
 host = "lxdev01"
@@ -300,6 +306,7 @@ fi
 check_resolve lxdev01 lxdev02.devops.test "${ADDR[lxdev02]}"
 check_resolve lxdev02 lxdev01.devops.test "${ADDR[lxdev01]}"
 check_resolve lxdev03 lxdev03.sa.test "${ADDR[lxdev03]}"
+check_resolve lxdev03 lxdev04.sa.test 10.2.2.31
 check_resolve lxdev01 lxdev01 "${ADDR[lxdev01]}"
 check_no_resolve lxdev01 nosuch.devops.test
 check_no_resolve lxdev03 lxdev01.sa.test
