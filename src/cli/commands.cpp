@@ -103,18 +103,11 @@ void PrintChange(const std::string& table, const FirewallChange& change) {
 
 }  // namespace
 
-StandalonePaths StandalonePathsFromEnvironment() {
-  StandalonePaths paths;
-  if (const char* folder = std::getenv("VIRTNAT_LIB_DIR"); folder && *folder)
-    paths.lib_dir = folder;
-  if (const char* folder = std::getenv("VIRTNAT_RUN_DIR"); folder && *folder)
-    paths.run_dir = folder;
-  return paths;
-}
-
 // Standalone networks, libvirt networks, the running set, the table, the hook's index and the
-// shim in libvirt's chains. Prints one line per action.
-void ApplyConfig(const GlobalOptions& options, const Config& config, const StateDir& state) {
+// shim in libvirt's chains, leaving out the networks `virtnat network stop` stopped. Prints
+// one line per action.
+void ApplyConfig(const GlobalOptions& options, const Config& whole_config, const StateDir& state) {
+  const Config config = WithoutNetworks(whole_config, state.ReadStoppedNetworks());
   std::unique_ptr<LibvirtClient> libvirt;
   if (ConfigNeedsLibvirt(config)) {
     std::string uri = options.connect.empty() ? config.settings.libvirt_uri : options.connect;
@@ -322,6 +315,11 @@ int CommandApply(const GlobalOptions& options) {
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
+  // apply brings up every network of the config, also those `network stop` stopped.
+  for (const auto& name : state.ReadStoppedNetworks())
+    std::cout << fmt::format("network {}: stopped by `virtnat network stop`, started again\n",
+                             name);
+  state.WriteStoppedNetworks({});
   ApplyConfig(options, config, state);
   WarnAboutMissingNetworkHook(config);
   return 0;

@@ -46,8 +46,6 @@ int CommandHook(const GlobalOptions& options, const std::string& kind,
 int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force, bool to_stdout);
 int CommandImportHookQemu(const GlobalOptions& options, const std::filesystem::path& file,
                           bool write);
-// Standalone networks' folders: VIRTNAT_LIB_DIR and VIRTNAT_RUN_DIR override the defaults.
-StandalonePaths StandalonePathsFromEnvironment();
 // Everything apply does, for `config`; the caller holds the state lock.
 void ApplyConfig(const GlobalOptions& options, const Config& config, const StateDir& state);
 int CommandLeases(const GlobalOptions& options, const std::string& network);

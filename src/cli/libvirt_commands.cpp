@@ -57,6 +57,14 @@ std::string HookScript(const GlobalOptions& options) {
          "# virtnat with the arguments above. Remove it with `virtnat hook uninstall`.\n";
 }
 
+// Remembers that `network stop` stopped a network, so that the watch daemon and commands such
+// as `forward add` do not start it again behind the admin's back; start forgets it.
+void MarkStopped(const StateDir& state, const std::string& network, bool stopped) {
+  auto networks = state.ReadStoppedNetworks();
+  if (stopped ? !networks.insert(network).second : networks.erase(network) == 0) return;
+  state.WriteStoppedNetworks(networks);
+}
+
 // Standalone networks: virtnat's own bridge + dnsmasq; stop also takes the network's rules out
 // of the table, start puts them back.
 int StandaloneNetworkAction(const GlobalOptions& options, const Config& config,
@@ -79,17 +87,15 @@ int StandaloneNetworkAction(const GlobalOptions& options, const Config& config,
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
+  MarkStopped(state, network.name, action == "stop");
   if (action == "start") {
     ApplyConfig(options, config, state);
     return 0;
   }
   for (const auto& line : StopStandaloneNetwork(network, paths)) std::cout << line << "\n";
-  // The rest of the config stays applied; this network's rules and forwards leave the table.
-  Config rest = config;
-  std::erase_if(rest.networks, [&](const Network& other) { return other.name == network.name; });
-  std::erase_if(rest.forwards,
-                [&](const Forward& forward) { return forward.network == network.name; });
-  ApplyConfig(options, rest, state);
+  // The rest of the config stays applied; this network's rules and forwards leave the table
+  // (ApplyConfig leaves out stopped networks).
+  ApplyConfig(options, config, state);
   return 0;
 }
 
@@ -232,6 +238,12 @@ int CommandNetworkAction(const GlobalOptions& options, const std::string& action
     return 0;
   }
   // A bridged network's host bridge comes before the start and goes after the stop.
+  if (action == "start" || action == "stop") {
+    StateDir state(options.state_dir);
+    state.Ensure();
+    FileLock lock(state.LockPath());
+    MarkStopped(state, network.name, action == "stop");
+  }
   std::vector<std::string> lines;
   if (action == "start")
     lines = StartLibvirtNetwork(client, config, network);

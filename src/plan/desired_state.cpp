@@ -34,4 +34,13 @@ DesiredState BuildDesiredState(const Config& config, const RunningHosts& running
   return state;
 }
 
+Config WithoutNetworks(Config config, const std::set<std::string>& networks) {
+  if (networks.empty()) return config;
+  std::erase_if(config.networks,
+                [&](const Network& network) { return networks.contains(network.name); });
+  std::erase_if(config.forwards,
+                [&](const Forward& forward) { return networks.contains(forward.network); });
+  return config;
+}
+
 }  // namespace virtnat

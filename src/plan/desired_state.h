@@ -46,4 +46,8 @@ bool IsForwardActive(const Config& config, const Forward& forward, const Running
 
 DesiredState BuildDesiredState(const Config& config, const RunningHosts& running);
 
+// The config without the named networks and the forwards to their hosts: what stays applied
+// while `virtnat network stop` holds them stopped.
+Config WithoutNetworks(Config config, const std::set<std::string>& networks);
+
 }  // namespace virtnat

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 
 #include "config/diagnostics.h"
@@ -124,6 +125,15 @@ std::vector<DhcpLease> ParseDnsmasqLeases(const std::string& text) {
     leases.push_back(std::move(lease));
   }
   return leases;
+}
+
+StandalonePaths StandalonePathsFromEnvironment() {
+  StandalonePaths paths;
+  if (const char* folder = std::getenv("VIRTNAT_LIB_DIR"); folder && *folder)
+    paths.lib_dir = folder;
+  if (const char* folder = std::getenv("VIRTNAT_RUN_DIR"); folder && *folder)
+    paths.run_dir = folder;
+  return paths;
 }
 
 }  // namespace virtnat

@@ -31,6 +31,9 @@ struct StandalonePaths {
   std::filesystem::path PidFile(const std::string& network) const;
 };
 
+// The default folders, unless VIRTNAT_LIB_DIR and VIRTNAT_RUN_DIR say otherwise.
+StandalonePaths StandalonePathsFromEnvironment();
+
 struct DnsmasqFiles {
   std::string conf;       // dnsmasq.conf: changing it needs a restart
   std::string hostsfile;  // dhcp-hostsfile: "mac,address,name" per host with a MAC

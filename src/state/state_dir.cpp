@@ -46,4 +46,28 @@ RunningHosts StateDir::ReadRunningHosts() const {
   return hosts;
 }
 
+std::set<std::string> StateDir::ReadStoppedNetworks() const {
+  std::set<std::string> networks;
+  auto text = ReadFileIfExists(root_ / "stopped-networks.json");
+  if (!text) return networks;
+  try {
+    networks = nlohmann::json::parse(*text).at("stopped").get<std::set<std::string>>();
+  } catch (const nlohmann::json::exception& error) {
+    throw RuntimeFailure(fmt::format("{}: unreadable list of stopped networks: {}",
+                                     (root_ / "stopped-networks.json").string(), error.what()));
+  }
+  return networks;
+}
+
+void StateDir::WriteStoppedNetworks(const std::set<std::string>& networks) const {
+  std::filesystem::path path = root_ / "stopped-networks.json";
+  if (networks.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+    return;
+  }
+  nlohmann::json json = {{"stopped", networks}};
+  WriteFileAtomically(path, json.dump() + "\n", 0600);
+}
+
 }  // namespace virtnat

@@ -28,6 +28,11 @@ class StateDir {
   void WriteRunningDomains(const std::map<std::string, std::set<std::string>>& domains) const;
   RunningHosts ReadRunningHosts() const;
 
+  // Networks stopped by `virtnat network stop`: the watch daemon and commands other than
+  // apply and network start leave them stopped. Kept until apply, network start or a reboot.
+  std::set<std::string> ReadStoppedNetworks() const;
+  void WriteStoppedNetworks(const std::set<std::string>& networks) const;
+
  private:
   std::filesystem::path root_;
 };

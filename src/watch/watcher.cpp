@@ -28,6 +28,8 @@
 #include "libvirt/domain_xml.h"
 #include "libvirt/libvirt_client.h"
 #include "libvirt/network_manager.h"
+#include "plan/desired_state.h"
+#include "standalone/standalone_network.h"
 #include "state/files.h"
 #include "watch/domain_events.h"
 
@@ -154,7 +156,15 @@ class Watcher {
     try {
       state_.Ensure();
       FileLock lock(state_.LockPath());
-      DesiredState desired = BuildDesiredState(*config_, state_.ReadRunningHosts());
+      // What `virtnat network stop` stopped stays stopped.
+      const Config config = WithoutNetworks(*config_, state_.ReadStoppedNetworks());
+      // Standalone networks: a bridge someone deleted, a dnsmasq that died.
+      for (const auto& network : config.networks)
+        if (network.provider == NetworkProvider::kStandalone)
+          for (const auto& line : StartStandaloneNetwork(network, StandalonePathsFromEnvironment(),
+                                                         StandaloneNeedsForwarding(network)))
+            Log(fmt::format("repaired {} ({})", line, reason));
+      DesiredState desired = BuildDesiredState(config, state_.ReadRunningHosts());
       NftablesFirewall firewall(config_->settings.table, state_);
       FirewallDiff diff = firewall.Diff(desired);
       if (!diff.InSync()) {
@@ -164,10 +174,10 @@ class Watcher {
                                 : fmt::format("{} elements missing, {} extra", diff.to_add.size(),
                                               diff.to_remove.size());
         firewall.Apply(desired);
-        WriteHookState(state_, *config_);
+        WriteHookState(state_, config);
         Log(fmt::format("repaired table inet {} ({}: {})", config_->settings.table, reason, found));
       }
-      if (config_->NeedsLibvirtShim()) {
+      if (config.NeedsLibvirtShim()) {
         Nftables nft;
         std::string done = LibvirtShim(nft).Ensure();
         if (!done.empty()) Log(fmt::format("repaired the libvirt shim ({}): {}", reason, done));

@@ -306,6 +306,47 @@ else
 fi
 expect_value "the restarted dnsmasq answers" "$(resolve "$(guest_ns sg2)" lxdev01.devops.test 10.2.2.1)" 10.2.2.28
 
+note "virtnat watch restarts a dnsmasq that died, and leaves a stopped network stopped"
+WATCH_LOG="$WORK_DIR/watch.log"
+ip netns exec "$HOST_NS" "$VIRTNAT" --config "$CONFIG" watch --recheck 1 >"$WATCH_LOG" 2>&1 &
+WATCH_PID=$!
+# new_dnsmasq_runs OLD_PID: our dnsmasq runs under another pid than OLD_PID.
+new_dnsmasq_runs() { our_dnsmasq_runs && [ -n "$(dnsmasq_pid)" ] && [ "$(dnsmasq_pid)" != "$1" ]; }
+# wait_for SECONDS CMD...: poll CMD every 0.1 s.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+sleep 1 # watch loaded the config and made its first check
+kill -9 "$PID2" 2>/dev/null
+if wait_for 5 new_dnsmasq_runs "$PID2"; then
+  pass "watch restarted the dead dnsmasq (pid $(dnsmasq_pid)) without an apply"
+else
+  fail "watch restarted the dead dnsmasq" "$(cat "$WATCH_LOG")"
+fi
+if grep_q "repaired network $NET: dnsmasq started" "$WATCH_LOG"; then
+  pass "watch logged the repair"
+else
+  fail "watch logged the repair" "$(cat "$WATCH_LOG")"
+fi
+expect_value "the dnsmasq watch started answers" "$(resolve "$(guest_ns sg2)" lxdev01.devops.test 10.2.2.1)" 10.2.2.28
+check "virtnat network stop $NET while watch runs" virtnat network stop "$NET"
+sleep 3 # three of watch's checks
+check_gone "three seconds after a stop with watch running"
+check "virtnat network start $NET while watch runs" virtnat network start "$NET"
+if our_dnsmasq_runs && ip -n "$HOST_NS" link show dev "$BRIDGE" >/dev/null 2>&1; then
+  pass "network start brings it back"
+else
+  fail "network start brings it back" "$(ip -n "$HOST_NS" -br link)"
+fi
+kill "$WATCH_PID" 2>/dev/null
+wait "$WATCH_PID" 2>/dev/null
+note "watch said: $(tr '\n' ';' <"$WATCH_LOG")"
+
 # ------------------------------------------------------------------ stop, start, stop
 note "network stop, start, stop"
 check "virtnat network stop $NET" virtnat network stop "$NET"

@@ -37,5 +37,34 @@ TEST(DesiredState, IgnoreLifecycleIsAlwaysActive) {
   EXPECT_TRUE(BuildDesiredState(config, {}).forwards[0].active);
 }
 
+TEST(DesiredState, WithoutNetworksDropsTheirForwardsToo) {
+  Diagnostics diagnostics;
+  Config config = testing::Parse(testing::kBaseConfig, diagnostics, R"(
+[[network]]
+name = "other"
+bridge = "nbr9"
+address = "10.9.9.1/24"
+
+[[network.host]]
+name = "lxother"
+address = "10.9.9.5"
+
+[[forward]]
+host = "lxother"
+port = "2299"
+to_port = "22"
+)");
+  ASSERT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
+  ASSERT_EQ(config.forwards.size(), 2u);
+  Config rest = WithoutNetworks(config, {"nat_bridge"});
+  ASSERT_EQ(rest.networks.size(), 1u);
+  EXPECT_EQ(rest.networks[0].name, "other");
+  ASSERT_EQ(rest.forwards.size(), 1u);
+  EXPECT_EQ(rest.forwards[0].host, "lxother");
+  EXPECT_EQ(BuildDesiredState(rest, {}).forwards.size(), 1u);
+  EXPECT_EQ(WithoutNetworks(config, {}).forwards.size(), 2u);
+  EXPECT_EQ(WithoutNetworks(config, {"no_such_network"}).networks.size(), 2u);
+}
+
 }  // namespace
 }  // namespace virtnat
