@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
+#include <net/if.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -343,9 +344,23 @@ static RunningHosts CurrentRunningHosts(const GlobalOptions& options, const Conf
   return state.ReadRunningHosts();
 }
 
+// One network as it is on this host: "up", "stopped" (by `network stop`), or what is missing.
+static std::string NetworkState(const Network& network, const std::set<std::string>& stopped) {
+  if (stopped.contains(network.name)) return "stopped";
+  if (network.bridge.empty() || if_nametoindex(network.bridge.c_str()) == 0)
+    return fmt::format("down: no bridge {}", network.bridge);
+  if (network.provider == NetworkProvider::kStandalone && network.ServesDhcp() &&
+      !RunningDnsmasqPid(network, StandalonePathsFromEnvironment()))
+    return "degraded: dnsmasq not running";
+  return "up";
+}
+
 int CommandStatus(const GlobalOptions& options) {
-  Config config = Load(options);
+  Config whole_config = Load(options);
   StateDir state(options.state_dir);
+  std::set<std::string> stopped = state.ReadStoppedNetworks();
+  // Stopped networks are meant to be out of the table: they are no drift.
+  const Config config = WithoutNetworks(whole_config, stopped);
   DesiredState desired = BuildDesiredState(config, CurrentRunningHosts(options, config, state));
   NftablesFirewall firewall(config.settings.table, state);
   FirewallDiff diff = firewall.Diff(desired);
@@ -360,7 +375,7 @@ int CommandStatus(const GlobalOptions& options) {
                      {"in_sync", diff.InSync()},        {"layout_differs", diff.layout_differs},
                      {"elements_missing", diff.to_add}, {"elements_extra", diff.to_remove}};
     json["networks"] = nlohmann::json::array();
-    for (const auto& network : config.networks) {
+    for (const auto& network : whole_config.networks) {
       nlohmann::json hosts = nlohmann::json::array();
       for (const auto& host : network.hosts)
         hosts.push_back({{"name", host.name},
@@ -373,6 +388,7 @@ int CommandStatus(const GlobalOptions& options) {
                                   {"bridge", network.bridge},
                                   {"address", network.address.ToString()},
                                   {"domain", network.domain},
+                                  {"state", NetworkState(network, stopped)},
                                   {"hosts", hosts}});
     }
     json["forwards"] = nlohmann::json::array();
@@ -389,11 +405,12 @@ int CommandStatus(const GlobalOptions& options) {
     return 0;
   }
   std::cout << fmt::format("table inet {}: {}\n\n", config.settings.table, kernel);
-  TablePrinter networks({"NETWORK", "MODE", "PROVIDER", "BRIDGE", "ADDRESS", "DOMAIN", "HOSTS"});
-  for (const auto& network : config.networks)
+  TablePrinter networks(
+      {"NETWORK", "MODE", "PROVIDER", "BRIDGE", "ADDRESS", "DOMAIN", "HOSTS", "STATE"});
+  for (const auto& network : whole_config.networks)
     networks.Add({network.name, ToString(network.mode), ToString(network.provider), network.bridge,
-                  network.address.ToString(), network.domain,
-                  std::to_string(network.hosts.size())});
+                  network.address.ToString(), network.domain, std::to_string(network.hosts.size()),
+                  NetworkState(network, stopped)});
   std::cout << networks.ToString() << "\n";
   TablePrinter forwards({"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "OPEN TO", "STATE",
                          "PACKETS", "BYTES", "DESCRIPTION"});
@@ -408,6 +425,13 @@ int CommandStatus(const GlobalOptions& options) {
                   std::to_string(counters[i].packets), std::to_string(counters[i].bytes),
                   forward.description});
   }
+  for (const auto& forward : whole_config.forwards)
+    if (stopped.contains(forward.network))
+      forwards.Add({ProtocolsToString(forward.protocols), ListenText(forward),
+                    ToString(forward.port),
+                    fmt::format("{} ({})", TargetName(forward), forward.target.ToString()),
+                    ToString(forward.to_port), OpenTo(forward), "network stopped", "-", "-",
+                    forward.description});
   std::cout << forwards.ToString();
   return 0;
 }

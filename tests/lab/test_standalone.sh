@@ -297,6 +297,11 @@ expect_value "dnsmasq still has the same pid" "$(dnsmasq_pid)" "$PID1"
 note "a dnsmasq that died is restarted by the next apply"
 kill -9 "$PID1" 2>/dev/null
 for _ in $(seq 1 50); do our_dnsmasq_runs || break; sleep 0.1; done
+if grep -E "^$NET .* degraded: dnsmasq not running *$" <<<"$(virtnat status 2>&1)" >/dev/null; then
+  pass "status: $NET is degraded: dnsmasq not running"
+else
+  fail "status: $NET is degraded: dnsmasq not running" "$(virtnat status 2>&1)"
+fi
 out=$(virtnat apply 2>&1)
 PID2=$(dnsmasq_pid)
 if [[ "$out" == *"dnsmasq started"* ]] && [ -n "$PID2" ] && [ "$PID2" != "$PID1" ] && our_dnsmasq_runs; then
@@ -337,11 +342,22 @@ expect_value "the dnsmasq watch started answers" "$(resolve "$(guest_ns sg2)" lx
 check "virtnat network stop $NET while watch runs" virtnat network stop "$NET"
 sleep 3 # three of watch's checks
 check_gone "three seconds after a stop with watch running"
+out=$(virtnat status 2>&1)
+if grep -E "^$NET .* stopped *$" <<<"$out" >/dev/null && grep_q "^table inet virtnat: in sync" <<<"$out"; then
+  pass "status: $NET is stopped, and that is no drift"
+else
+  fail "status: $NET is stopped, and that is no drift" "$out"
+fi
 check "virtnat network start $NET while watch runs" virtnat network start "$NET"
 if our_dnsmasq_runs && ip -n "$HOST_NS" link show dev "$BRIDGE" >/dev/null 2>&1; then
   pass "network start brings it back"
 else
   fail "network start brings it back" "$(ip -n "$HOST_NS" -br link)"
+fi
+if grep -E "^$NET .* up *$" <<<"$(virtnat status 2>&1)" >/dev/null; then
+  pass "status: $NET is up"
+else
+  fail "status: $NET is up" "$(virtnat status 2>&1)"
 fi
 kill "$WATCH_PID" 2>/dev/null
 wait "$WATCH_PID" 2>/dev/null
