@@ -143,7 +143,7 @@ class Watcher {
     try {
       state_.Ensure();
       FileLock lock(state_.LockPath());
-      WriteHookState(state_, *config_);
+      WriteHookState(state_, WithoutNetworks(*config_, state_.ReadStoppedNetworks()));
     } catch (const std::exception& error) {
       Log(fmt::format("cannot write the hook's state: {}", error.what()));
     }
