@@ -108,7 +108,10 @@ void PrintChange(const std::string& table, const FirewallChange& change) {
 // shim in libvirt's chains, leaving out the networks `virtnat network stop` stopped. Prints
 // one line per action.
 void ApplyConfig(const GlobalOptions& options, const Config& whole_config, const StateDir& state) {
-  const Config config = WithoutNetworks(whole_config, state.ReadStoppedNetworks());
+  std::optional<Config> without_stopped;  // copied only when some network is stopped
+  if (auto stopped = state.ReadStoppedNetworks(); !stopped.empty())
+    without_stopped = WithoutNetworks(whole_config, stopped);
+  const Config& config = without_stopped ? *without_stopped : whole_config;
   std::unique_ptr<LibvirtClient> libvirt;
   if (ConfigNeedsLibvirt(config)) {
     std::string uri = options.connect.empty() ? config.settings.libvirt_uri : options.connect;
