@@ -138,6 +138,20 @@ lv_virsh() { lv_exec virsh -c "$LV_URI" "$@"; }
 # lv_bind SRC DST: bind-mount an outside file or folder over DST inside the lab.
 lv_bind() { bash "$LV_SH" bind "$1" "$2"; }
 
+# lv_lab_for_hook [--without-nbr0]: the lab (lab_start), libvirtd inside it, and the test's
+# config folder bound as the lab's /etc/virtnat, so that the CLI (run with lv_exec) shares
+# /etc/virtnat and /run/virtnat with the hook. --without-nbr0 deletes the lab's nbr0
+# (10.1.1.1/24): libvirt refuses a network whose subnet is already routed.
+lv_lab_for_hook() {
+  lab_start
+  unset VIRTNAT_STATE_DIR VIRTNAT_CONFIG
+  lv_start "$HOST_NS"
+  lv_bind "$CONF_DIR" /etc/virtnat || lv_bail "cannot bind the config folder into the lab"
+  if [ "${1:-}" = --without-nbr0 ]; then
+    ip -n "$HOST_NS" link del nbr0 || lv_bail "cannot remove the lab's nbr0"
+  fi
+}
+
 # lv_restart: restart libvirtd (running domains keep running; hooks are re-read).
 lv_restart() {
   if ! bash "$LV_SH" restart >"$LV_WORK/libvirt-restart.log" 2>&1; then

@@ -34,11 +34,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/libvirt_lib.sh"
 T0=$EPOCHREALTIME
 lv_require_root_and_tools
 [ -x "$BUILD_DIR/virtnat-hook" ] || lv_bail "$BUILD_DIR/virtnat-hook is missing (build first)"
-lab_start
 # The CLI shares /etc/virtnat and /run/virtnat with the hook (the lab's private copies).
-unset VIRTNAT_STATE_DIR VIRTNAT_CONFIG
-lv_start "$HOST_NS"
-lv_bind "$CONF_DIR" /etc/virtnat || lv_bail "cannot bind the config folder into the lab"
+lv_lab_for_hook
 
 LAN_NS="$LAB_PREFIX-lan"
 NET=lvboot

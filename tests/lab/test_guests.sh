@@ -43,17 +43,12 @@ lv_make_work
 (vg_prepare >"$LV_WORK/prepare.log" 2>&1 && echo "$VG_KERNEL $VG_VIRT" >"$LV_WORK/prepare.done") &
 PREPARE_PID=$!
 
-lab_start
 # The CLI shares /run/virtnat with the hook: no private state folder for this test.
-unset VIRTNAT_STATE_DIR VIRTNAT_CONFIG
+lv_lab_for_hook --without-nbr0
 # Standalone networks keep their dnsmasq files under VIRTNAT_LIB_DIR; dnsmasq drops root to
 # user dnsmasq and then reads them.
 chmod 0755 "$WORK_DIR"
 SA_LIB="$WORK_DIR/lib"
-lv_start "$HOST_NS"
-lv_bind "$CONF_DIR" /etc/virtnat || lv_bail "cannot bind the config folder into the lab"
-# libvirt refuses a network whose subnet is already routed: the lab's nbr0 (10.1.1.1/24) goes.
-ip -n "$HOST_NS" link del nbr0 || lv_bail "cannot remove the lab's nbr0"
 
 PUB=198.51.100.1
 C1=198.51.100.10

@@ -28,14 +28,8 @@ T0=$EPOCHREALTIME
 lv_require_root_and_tools
 command -v jq >/dev/null 2>&1 || lv_bail "jq is missing (run scripts/install-deps)"
 command -v python3 >/dev/null 2>&1 || lv_bail "python3 is missing"
-lab_start
 # The CLI shares /run/virtnat with the hook: no private state folder for this test.
-unset VIRTNAT_STATE_DIR VIRTNAT_CONFIG
-lv_start "$HOST_NS"
-lv_bind "$CONF_DIR" /etc/virtnat || lv_bail "cannot bind the config folder into the lab"
-# The lab's own bridge nbr0 holds 10.1.1.1/24; libvirt refuses a network whose subnet is
-# already routed, so it goes (inside the lab's host namespace only).
-ip -n "$HOST_NS" link del nbr0 || lv_bail "cannot remove the lab's nbr0"
+lv_lab_for_hook --without-nbr0
 
 PUB=198.51.100.1
 NET=nat_bridge

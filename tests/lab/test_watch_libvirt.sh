@@ -28,13 +28,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/libvirt_lib.sh"
 T0=$EPOCHREALTIME
 lv_require_root_and_tools
 command -v jq >/dev/null 2>&1 || lv_bail "jq is missing (run scripts/install-deps)"
-lab_start
 # The CLI and watch share /run/virtnat (libvirt's mount namespace): no private state folder.
-unset VIRTNAT_STATE_DIR VIRTNAT_CONFIG
-lv_start "$HOST_NS"
-lv_bind "$CONF_DIR" /etc/virtnat || lv_bail "cannot bind the config folder into the lab"
-# libvirt refuses a network whose subnet is already routed: the lab's nbr0 goes (lab ns only).
-ip -n "$HOST_NS" link del nbr0 || lv_bail "cannot remove the lab's nbr0"
+lv_lab_for_hook --without-nbr0
 
 PUB=198.51.100.1
 NET=nat_bridge
