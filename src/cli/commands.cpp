@@ -370,13 +370,19 @@ int CommandStatus(const GlobalOptions& options) {
   std::vector<TrafficCounters> counters = firewall.ReadCounters(desired);
   std::string kernel = diff.table_missing ? "not installed"
                        : diff.InSync()    ? "in sync"
-                                          : "drift (run `virtnat plan` to see it, `virtnat "
-                                            "apply` to repair)";
+                                          : fmt::format(
+                                                "drift: {} (`virtnat plan` shows it, `virtnat apply` "
+                                                   "repairs it)",
+                                                diff.Summary());
   if (options.json) {
     nlohmann::json json;
-    json["table"] = {{"name", config.settings.table},   {"installed", !diff.table_missing},
-                     {"in_sync", diff.InSync()},        {"layout_differs", diff.layout_differs},
-                     {"elements_missing", diff.to_add}, {"elements_extra", diff.to_remove}};
+    json["table"] = {{"name", config.settings.table},
+                     {"installed", !diff.table_missing},
+                     {"in_sync", diff.InSync()},
+                     {"drift", diff.Summary()},
+                     {"layout_differs", diff.layout_differs},
+                     {"elements_missing", diff.to_add},
+                     {"elements_extra", diff.to_remove}};
     json["networks"] = nlohmann::json::array();
     for (const auto& network : whole_config.networks) {
       nlohmann::json hosts = nlohmann::json::array();

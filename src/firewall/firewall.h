@@ -18,6 +18,9 @@ struct FirewallDiff {
   bool InSync() const {
     return !table_missing && !layout_differs && to_add.empty() && to_remove.empty();
   }
+  // What differs, in a few words: "table missing", "chains or rules changed",
+  // "2 elements missing, 1 extra"; "in sync" when nothing does.
+  std::string Summary() const;
 };
 
 struct FirewallChange {

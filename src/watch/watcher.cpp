@@ -168,11 +168,7 @@ class Watcher {
       NftablesFirewall firewall(config_->settings.table, state_);
       FirewallDiff diff = firewall.Diff(desired);
       if (!diff.InSync()) {
-        std::string found = diff.table_missing ? "table missing"
-                            : diff.layout_differs
-                                ? "chains or rules changed"
-                                : fmt::format("{} elements missing, {} extra", diff.to_add.size(),
-                                              diff.to_remove.size());
+        std::string found = diff.Summary();
         firewall.Apply(desired);
         WriteHookState(state_, config);
         Log(fmt::format("repaired table inet {} ({}: {})", config_->settings.table, reason, found));

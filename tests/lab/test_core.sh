@@ -192,6 +192,18 @@ else
   fail "virtnat status --json" "$(cat "$WORK_DIR/status.err")"
 fi
 
+note "status says what drifted"
+ip netns exec "$HOST_NS" nft delete element inet "$TABLE" fwd_dnat '{ 198.51.100.1 . tcp . 2222 }'
+out=$(virtnat status 2>&1 | head -n 1)
+if [[ "$out" == "table inet $TABLE: drift: 1 element missing, 0 extra"* ]]; then
+  pass "status after a deleted element: $out"
+else
+  fail "status after a deleted element names it" "$out"
+fi
+check "apply repairs it" virtnat apply
+out=$(virtnat status 2>&1 | head -n 1)
+if [ "$out" = "table inet $TABLE: in sync" ]; then pass "status: in sync again"; else fail "status: in sync again" "$out"; fi
+
 # ------------------------------------------------------------------ down
 note "down"
 check "virtnat down" virtnat down

@@ -297,7 +297,7 @@ fi
 before=$(repairs)
 nft_host delete element inet "$TABLE" fwd_dnat "{ $PUB . tcp . 2222 }"
 within "libvirtd down: a deleted element is repaired" 1000 has_elem 2222 10.1.1.28
-expect_new_repairs "libvirtd down: one repair logged" "$before" 1 "elements missing"
+expect_new_repairs "libvirtd down: one repair logged" "$before" 1 "1 element missing, 0 extra"
 within "libvirtd down: c1 -> $PUB:2222 still reaches lxdev01" 2000 tcp_gets c1 2222 lxdev01
 # lxdev01's qemu dies while nobody watches it for libvirt.
 if [ -n "$qemu_pid" ] && kill -KILL "$qemu_pid"; then pass "lxdev01's qemu ($qemu_pid) killed while libvirtd is down"; else fail "kill lxdev01's qemu" "pid '$qemu_pid'"; fi
