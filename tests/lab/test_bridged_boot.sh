@@ -53,13 +53,6 @@ vn() { lv_exec "$VIRTNAT" "$@"; }
 expect_value() { # DESCRIPTION ACTUAL EXPECTED
   if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
 }
-has_text() { # DESCRIPTION TEXT FIXED_STRING
-  if grep -qF -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "missing: $3" "$2"; fi
-}
-lacks_text() { # DESCRIPTION TEXT FIXED_STRING
-  if grep -qF -- "$3" <<<"$2"; then fail "$1" "unexpected: $3" "$2"; else pass "$1"; fi
-}
-
 link_exists() { ip -n "$HOST_NS" link show dev "$1" >/dev/null 2>&1; }
 link_gone() { ! link_exists "$1"; }
 link_master() {

@@ -66,51 +66,6 @@ EOF
   fi
 }
 
-# virtnat_with FILE ARGS...: the product with another config, in the lab's host namespace.
-virtnat_with() {
-  local file=$1
-  shift
-  ip netns exec "$HOST_NS" "$VIRTNAT" --config "$file" "$@"
-}
-
-# expect_refused DESCRIPTION FILE PATTERN...: `virtnat check` of FILE exits 2 and its
-# output matches every extended regex PATTERN.
-expect_refused() {
-  local desc=$1 file=$2 out rc pattern missing=()
-  shift 2
-  out=$(virtnat_with "$file" check 2>&1)
-  rc=$?
-  for pattern in "$@"; do
-    grep -Eq -- "$pattern" <<<"$out" || missing+=("$pattern")
-  done
-  if [ $rc -eq 2 ] && [ ${#missing[@]} -eq 0 ]; then
-    pass "$desc (exit 2: $(tr '\n' ' ' <<<"$out"))"
-  else
-    fail "$desc" "command: virtnat --config $file check" "exit $rc, expected 2" \
-      "missing in the output: ${missing[*]:-(nothing)}" "$out"
-  fi
-}
-
-# no_match DESCRIPTION TEXT_FILE REGEX: no line of the file matches REGEX.
-no_match() {
-  local hits
-  hits=$(grep -E -- "$3" "$2")
-  if [ -z "$hits" ]; then
-    pass "$1"
-  else
-    fail "$1" "lines matching /$3/:" "$hits"
-  fi
-}
-
-# has_match DESCRIPTION TEXT_FILE REGEX: some line of the file matches REGEX.
-has_match() {
-  if grep -Eq -- "$3" "$2"; then
-    pass "$1"
-  else
-    fail "$1" "no line matches /$3/ in:" "$(cat "$2")"
-  fi
-}
-
 # apply_mode MODE [forwards]: write the lab config in MODE and apply it.
 apply_mode() {
   mode_config "$CONFIG" "$@"

@@ -169,18 +169,6 @@ expect_value() {
   if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
 }
 
-# has_text DESCRIPTION TEXT FIXED_STRING: TEXT contains FIXED_STRING.
-has_text() {
-  if grep -qF -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "missing: $3" "$2"; fi
-}
-
-# no_match DESCRIPTION TEXT_FILE REGEX: no line of the file matches REGEX.
-no_match() {
-  local hits
-  hits=$(grep -E -- "$3" "$2")
-  if [ -z "$hits" ]; then pass "$1"; else fail "$1" "lines matching /$3/:" "$hits"; fi
-}
-
 link_exists() { ip -n "$HOST_NS" link show dev "$1" >/dev/null 2>&1; }
 # link_master IFACE: the name of IFACE's master in the host namespace (empty if none).
 link_master() {
