@@ -237,6 +237,30 @@ lacks_text() {
   if grep -qF -- "$3" <<<"$2"; then fail "$1" "unexpected: $3" "$2"; else pass "$1"; fi
 }
 
+# expect_value DESCRIPTION ACTUAL EXPECTED
+expect_value() {
+  if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
+}
+
+# Links of the lab's host namespace: link_exists IFACE; link_master / link_alias IFACE print
+# IFACE's master and alias (empty if none).
+link_exists() { ip -n "$HOST_NS" link show dev "$1" >/dev/null 2>&1; }
+link_master() {
+  ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* master \([^ ]*\) .*/\1/p'
+}
+link_alias() { ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* alias \(.*\)$/\1/p'; }
+
+# delete_namespaces NS...: ends the processes of each namespace that exists and deletes it
+# (guest namespaces a test made beside the lab's).
+delete_namespaces() {
+  local name pid
+  for name in "$@"; do
+    ns_exists "$name" || continue
+    for pid in $(ip netns pids "$name" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    ip netns del "$name" 2>/dev/null || true
+  done
+}
+
 # nft_host ARGS...: nft inside the host namespace (read-only use in the tests).
 nft_host() {
   ip netns exec "$HOST_NS" nft "$@"

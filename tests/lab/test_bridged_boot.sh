@@ -50,15 +50,7 @@ GUEST_ADDR=198.51.100.50
 
 vn() { lv_exec "$VIRTNAT" "$@"; }
 
-expect_value() { # DESCRIPTION ACTUAL EXPECTED
-  if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
-}
-link_exists() { ip -n "$HOST_NS" link show dev "$1" >/dev/null 2>&1; }
 link_gone() { ! link_exists "$1"; }
-link_master() {
-  ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* master \([^ ]*\) .*/\1/p'
-}
-link_alias() { ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* alias \(.*\)$/\1/p'; }
 link_sys() { ip netns exec "$HOST_NS" cat "/sys/class/net/$1/$2" 2>&1; }
 net_active() { grep -Eq '^Active:[[:space:]]+yes' <<<"$(lv_virsh -q net-info "$1" 2>/dev/null)"; }
 run_virtnat_empty() { [ -z "$(lv_exec find /run/virtnat -mindepth 1 -print -quit 2>&1)" ]; }

@@ -164,17 +164,6 @@ to_port = "53"
 EOF
 }
 
-# expect_value DESCRIPTION ACTUAL EXPECTED
-expect_value() {
-  if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
-}
-
-link_exists() { ip -n "$HOST_NS" link show dev "$1" >/dev/null 2>&1; }
-# link_master IFACE: the name of IFACE's master in the host namespace (empty if none).
-link_master() {
-  ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* master \([^ ]*\) .*/\1/p'
-}
-link_alias() { ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* alias \(.*\)$/\1/p'; }
 net_active() { grep -Eq '^Active:[[:space:]]+yes' <<<"$(lv_virsh -q net-info "$1" 2>/dev/null)"; }
 net_forward_mode() {
   lv_virsh net-dumpxml --inactive "$1" 2>/dev/null | sed -n "s/.*<forward mode='\([a-z]*\)'.*/\1/p"

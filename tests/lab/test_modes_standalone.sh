@@ -45,13 +45,7 @@ guest_ns() { echo "$LAB_PREFIX-$1"; }
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 modes_cleanup() {
-  local g name pid
-  for g in "${GUESTS[@]}"; do
-    name=$(guest_ns "$g")
-    ns_exists "$name" || continue
-    for pid in $(ip netns pids "$name" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-    ip netns del "$name" 2>/dev/null || true
-  done
+  delete_namespaces "${GUESTS[@]/#/$LAB_PREFIX-}"
   lab_cleanup # ends dnsmasq with every other process of the lab's host namespace
 }
 trap modes_cleanup EXIT
@@ -122,16 +116,6 @@ EOF
   fi
 }
 
-# expect_value DESCRIPTION ACTUAL EXPECTED
-expect_value() {
-  if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
-}
-
-link_exists() { ip -n "$HOST_NS" link show dev "$1" >/dev/null 2>&1; }
-# link_master IFACE: the name of IFACE's master in the host namespace (empty if none).
-link_master() {
-  ip -n "$HOST_NS" -o link show dev "$1" 2>/dev/null | sed -n 's/.* master \([^ ]*\) .*/\1/p'
-}
 
 # apply_mode MODE [forwards]: write the config in MODE and apply it; the output goes to
 # $WORK_DIR/apply-MODE.

@@ -35,13 +35,7 @@ guest_ns() { echo "$LAB_PREFIX-$1"; }
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 standalone_cleanup() {
-  local g name pid
-  for g in "${GUESTS[@]}"; do
-    name=$(guest_ns "$g")
-    ns_exists "$name" || continue
-    for pid in $(ip netns pids "$name" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-    ip netns del "$name" 2>/dev/null || true
-  done
+  delete_namespaces "${GUESTS[@]/#/$LAB_PREFIX-}"
   lab_cleanup # ends dnsmasq with every other process of the lab's host namespace
 }
 trap standalone_cleanup EXIT
@@ -123,11 +117,6 @@ dhcp() {
 resolve() {
   ip netns exec "$(node_ns "$1")" timeout 5 busybox nslookup -type=a "$2" "$3" 2>&1 |
     sed -n '/^Name:/,$p' | sed -n 's/^Address:[[:space:]]*\([0-9.]*\).*/\1/p'
-}
-
-# expect_value DESCRIPTION ACTUAL EXPECTED
-expect_value() {
-  if [ "$2" = "$3" ]; then pass "$1 ($2)"; else fail "$1" "expected '$3', got '$2'"; fi
 }
 
 in_range() { # ADDRESS: inside 10.2.2.100-10.2.2.150
