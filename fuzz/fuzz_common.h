@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/diagnostics.h"
+#include "base/errors.h"
 
 namespace virtnat::fuzz {
 

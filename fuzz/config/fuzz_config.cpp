@@ -14,10 +14,10 @@
 
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
-#include "firewall/nft_ruleset.h"
+#include "backends/nftables/nft_ruleset.h"
 #include "fuzz_common.h"
-#include "hook/hook_index.h"
-#include "libvirt/network_xml.h"
+#include "engine/hook_index.h"
+#include "providers/libvirt/network_xml.h"
 #include "plan/desired_state.h"
 
 namespace virtnat::fuzz {

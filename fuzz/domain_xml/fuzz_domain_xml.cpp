@@ -1,15 +1,15 @@
 // Fuzz target: the libvirt hook's reader of the domain XML that libvirt writes to its stdin,
-// ParseDomainXml (src/libvirt/domain_xml.h), and what the hook does with the result
-// (HostsOfDomain). The same text also goes to ParseNetworkFacts (src/libvirt/network_xml.h),
+// ParseDomainXml (src/providers/libvirt/domain_xml.h), and what the hook does with the result
+// (HostsOfDomain). The same text also goes to ParseNetworkFacts (src/providers/libvirt/network_xml.h),
 // virtnat's other reader of XML from libvirt.
 //
 // Input: the XML text as libvirt would write it.
 #include <cctype>
 
 #include "fuzz_common.h"
-#include "hook/hook_index.h"
-#include "libvirt/domain_xml.h"
-#include "libvirt/network_xml.h"
+#include "engine/hook_index.h"
+#include "providers/libvirt/domain_xml.h"
+#include "providers/libvirt/network_xml.h"
 #include "model/net.h"
 
 namespace virtnat::fuzz {

@@ -10,7 +10,7 @@
 #include "config/forward_spec.h"
 #include "importers/init_config.h"
 #include "model/model.h"
-#include "standalone/dnsmasq_config.h"
+#include "providers/standalone/dnsmasq_config.h"
 #include "state/state_dir.h"
 
 namespace virtnat {

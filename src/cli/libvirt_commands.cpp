@@ -12,11 +12,11 @@
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
 #include "hook/hook.h"
-#include "libvirt/libvirt_client.h"
-#include "libvirt/network_manager.h"
-#include "libvirt/network_xml.h"
-#include "standalone/standalone_network.h"
-#include "state/files.h"
+#include "providers/libvirt/libvirt_client.h"
+#include "providers/libvirt/network_manager.h"
+#include "providers/libvirt/network_xml.h"
+#include "providers/standalone/standalone_network.h"
+#include "base/files.h"
 
 namespace virtnat {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "cli/commands.h"
 #include "config/config_loader.h"
-#include "config/diagnostics.h"
+#include "base/errors.h"
 #include "hook/hook.h"
 #include "state/state_dir.h"
 #include "version.h"

@@ -7,7 +7,7 @@
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
 #include "importers/hook_qemu_import.h"
-#include "state/files.h"
+#include "base/files.h"
 
 namespace virtnat {
 

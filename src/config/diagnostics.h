@@ -1,10 +1,10 @@
 // Collects every config error so that a check reports them all at once.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "base/errors.h"
 #include "model/model.h"
 
 namespace virtnat {
@@ -26,18 +26,6 @@ class Diagnostics {
  private:
   std::vector<Diagnostic> errors_;
   std::vector<Diagnostic> warnings_;
-};
-
-// Thrown for bad input (exit status 2); what() is the whole message, one line per error.
-class BadInput : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Thrown for failures of the system (exit status 1).
-class RuntimeFailure : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 }  // namespace virtnat

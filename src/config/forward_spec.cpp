@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "config/diagnostics.h"
+#include "base/errors.h"
 #include "config/toml_text.h"
 #include "config/validate.h"
 #include "model/net.h"

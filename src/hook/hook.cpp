@@ -9,16 +9,16 @@
 #include <iostream>
 #include <iterator>
 
-#include "config/diagnostics.h"
-#include "firewall/conntrack.h"
-#include "firewall/libvirt_shim.h"
-#include "firewall/nft_ruleset.h"
-#include "firewall/nftables.h"
-#include "hook/hook_index.h"
-#include "libvirt/domain_xml.h"
-#include "libvirt/network_xml.h"
-#include "standalone/host_bridge.h"
-#include "state/files.h"
+#include "base/errors.h"
+#include "backends/nftables/conntrack.h"
+#include "backends/nftables/libvirt_shim.h"
+#include "backends/nftables/nft_ruleset.h"
+#include "backends/nftables/nftables.h"
+#include "engine/hook_index.h"
+#include "providers/libvirt/domain_xml.h"
+#include "providers/libvirt/network_xml.h"
+#include "providers/standalone/host_bridge.h"
+#include "base/files.h"
 
 namespace virtnat {
 namespace {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "config/diagnostics.h"
+#include "base/errors.h"
 #include "config/forward_spec.h"
 #include "config/toml_text.h"
 #include "config/validate.h"

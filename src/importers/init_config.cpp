@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "config/diagnostics.h"
+#include "base/errors.h"
 #include "config/validate.h"
 #include "config/toml_text.h"
 #include "model/net.h"

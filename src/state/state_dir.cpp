@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/diagnostics.h"
-#include "state/files.h"
+#include "base/errors.h"
+#include "base/files.h"
 
 namespace virtnat {
 

@@ -21,17 +21,17 @@
 
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
-#include "firewall/libvirt_shim.h"
-#include "firewall/nftables_firewall.h"
+#include "backends/nftables/libvirt_shim.h"
+#include "backends/nftables/nftables_firewall.h"
 #include "hook/hook.h"
-#include "hook/hook_index.h"
-#include "libvirt/domain_xml.h"
-#include "libvirt/libvirt_client.h"
-#include "libvirt/network_manager.h"
+#include "engine/hook_index.h"
+#include "providers/libvirt/domain_xml.h"
+#include "providers/libvirt/libvirt_client.h"
+#include "providers/libvirt/network_manager.h"
 #include "plan/desired_state.h"
-#include "standalone/standalone_network.h"
-#include "state/files.h"
-#include "watch/domain_events.h"
+#include "providers/standalone/standalone_network.h"
+#include "base/files.h"
+#include "providers/libvirt/domain_events.h"
 
 namespace virtnat {
 namespace {

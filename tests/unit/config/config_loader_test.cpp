@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../test_config.h"
+#include "test_config.h"
 
 namespace virtnat {
 namespace {

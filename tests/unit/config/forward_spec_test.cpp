@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/diagnostics.h"
+#include "base/errors.h"
 
 namespace virtnat {
 namespace {

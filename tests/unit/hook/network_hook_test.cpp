@@ -3,10 +3,10 @@
 
 #include <sstream>
 
-#include "../test_config.h"
+#include "test_config.h"
 #include "hook/hook.h"
-#include "libvirt/network_xml.h"
-#include "standalone/host_bridge.h"
+#include "providers/libvirt/network_xml.h"
+#include "providers/standalone/host_bridge.h"
 
 namespace virtnat {
 namespace {

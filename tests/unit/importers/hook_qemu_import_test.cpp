@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "../test_config.h"
+#include "test_config.h"
 #include "config/diagnostics.h"
 
 namespace virtnat {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "../test_config.h"
+#include "test_config.h"
 #include "config/diagnostics.h"
 
 namespace virtnat {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../test_config.h"
+#include "test_config.h"
 
 namespace virtnat {
 namespace {

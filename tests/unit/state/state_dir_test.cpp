@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "config/diagnostics.h"
+#include "base/errors.h"
 
 namespace virtnat {
 namespace {

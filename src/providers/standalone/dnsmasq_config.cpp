@@ -1,0 +1,139 @@
+#include "providers/standalone/dnsmasq_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+
+#include "base/errors.h"
+#include "providers/standalone/link_names.h"
+
+namespace virtnat {
+namespace {
+
+bool HasMac(const Host& host) {
+  return host.mac != MacAddress{};
+}
+
+std::string Netmask(const Ipv4Prefix& subnet) {
+  return Ipv4Address{subnet.Mask()}.ToString();
+}
+
+}  // namespace
+
+std::filesystem::path StandalonePaths::NetworkDir(const std::string& network) const {
+  // The loader allows names like "." or ".."; as a path component they would escape lib_dir.
+  if (network.empty() || network == "." || network == ".." ||
+      network.find('/') != std::string::npos)
+    throw BadInput(fmt::format("network name '{}' cannot name a folder", network));
+  return lib_dir / network;
+}
+
+std::filesystem::path StandalonePaths::ConfFile(const std::string& network) const {
+  return NetworkDir(network) / "dnsmasq.conf";
+}
+
+std::filesystem::path StandalonePaths::HostsFile(const std::string& network) const {
+  return NetworkDir(network) / "hostsfile";
+}
+
+std::filesystem::path StandalonePaths::AddnHostsFile(const std::string& network) const {
+  return NetworkDir(network) / "addnhosts";
+}
+
+std::filesystem::path StandalonePaths::LeaseFile(const std::string& network) const {
+  return NetworkDir(network) / "leases";
+}
+
+std::filesystem::path StandalonePaths::PidFile(const std::string& network) const {
+  NetworkDir(network);  // the same check of the name
+  return run_dir / ("dnsmasq-" + network + ".pid");
+}
+
+int DhcpLeaseMax(const Network& network) {
+  // Every lease lies in the subnet: its addresses but the network, broadcast and host ones.
+  std::int64_t addresses = std::int64_t{1} << (32 - network.address.length);
+  return static_cast<int>(std::max<std::int64_t>(addresses - 3, 1));
+}
+
+DnsmasqFiles RenderDnsmasqFiles(const Network& network, const StandalonePaths& paths) {
+  Ipv4Prefix subnet = network.address.Subnet();
+  DnsmasqFiles files;
+  std::string& conf = files.conf;
+  conf += fmt::format("# Written by virtnat for network {}: `virtnat apply` overwrites changes.\n",
+                      network.name);
+  // Bound to this bridge's addresses only, so other dnsmasq instances (libvirt's, other
+  // networks') coexist and the LAN side is never served.
+  conf += fmt::format("interface={}\n", network.bridge);
+  conf += "except-interface=lo\n";
+  conf += "bind-dynamic\n";
+  conf += "strict-order\n";
+  conf += fmt::format("pid-file={}\n", paths.PidFile(network.name).string());
+  conf += fmt::format("user={}\ngroup={}\n", kDnsmasqUser, kDnsmasqGroup);
+  if (!network.domain.empty()) {
+    conf += fmt::format("domain={}\n", network.domain);
+    // Names of the domain are answered here only, never forwarded upstream.
+    conf += fmt::format("local=/{}/\n", network.domain);
+    conf += "expand-hosts\n";
+  }
+  if (network.dhcp_range)
+    conf += fmt::format("dhcp-range={},{},{}\n", network.dhcp_range->first.ToString(),
+                        network.dhcp_range->last.ToString(), Netmask(subnet));
+  else  // no dynamic addresses: DHCP answers the static hosts only
+    conf += fmt::format("dhcp-range={},static,{}\n", subnet.network.ToString(), Netmask(subnet));
+  // Isolated guests get no default route (an empty router option), as libvirt does.
+  if (network.mode == NetworkMode::kIsolated) conf += "dhcp-option=3\n";
+  conf += "dhcp-no-override\n";
+  conf += "dhcp-authoritative\n";
+  conf += fmt::format("dhcp-lease-max={}\n", DhcpLeaseMax(network));
+  conf += fmt::format("dhcp-hostsfile={}\n", paths.HostsFile(network.name).string());
+  conf += fmt::format("addn-hosts={}\n", paths.AddnHostsFile(network.name).string());
+  conf += fmt::format("dhcp-leasefile={}\n", paths.LeaseFile(network.name).string());
+
+  for (const auto& host : network.hosts) {
+    if (HasMac(host))
+      files.hostsfile +=
+          fmt::format("{},{},{}\n", LowerCaseMac(host.mac), host.address.ToString(), host.name);
+    std::string fqdn = network.Fqdn(host);
+    files.addnhosts += fqdn == host.name
+                           ? fmt::format("{} {}\n", host.address.ToString(), host.name)
+                           : fmt::format("{} {} {}\n", host.address.ToString(), fqdn, host.name);
+  }
+  return files;
+}
+
+std::vector<DhcpLease> ParseDnsmasqLeases(const std::string& text) {
+  std::vector<DhcpLease> leases;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string expiry, mac, address, hostname, client_id;
+    if (!(fields >> expiry >> mac >> address >> hostname)) continue;
+    fields >> client_id;  // optional in old files
+    DhcpLease lease;
+    auto [end, error] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), lease.expiry);
+    if (error != std::errc{} || end != expiry.data() + expiry.size()) continue;  // "duid ..."
+    auto parsed = Ipv4Address::Parse(address);
+    if (!parsed) continue;  // an IPv6 lease
+    lease.mac = mac;
+    lease.address = *parsed;
+    lease.hostname = hostname == "*" ? "" : hostname;
+    lease.client_id = client_id == "*" ? "" : client_id;
+    leases.push_back(std::move(lease));
+  }
+  return leases;
+}
+
+StandalonePaths StandalonePathsFromEnvironment() {
+  StandalonePaths paths;
+  if (const char* folder = std::getenv("VIRTNAT_LIB_DIR"); folder && *folder)
+    paths.lib_dir = folder;
+  if (const char* folder = std::getenv("VIRTNAT_RUN_DIR"); folder && *folder)
+    paths.run_dir = folder;
+  return paths;
+}
+
+}  // namespace virtnat

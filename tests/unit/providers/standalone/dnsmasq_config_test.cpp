@@ -1,0 +1,166 @@
+#include "providers/standalone/dnsmasq_config.h"
+
+#include <gtest/gtest.h>
+
+#include "test_config.h"
+#include "config/diagnostics.h"
+
+namespace virtnat {
+namespace {
+
+// The shared base config's network, which has two hosts (one with a derived MAC).
+Network BaseNetwork() {
+  Diagnostics diagnostics;
+  Config config = testing::Parse(testing::kBaseConfig, diagnostics);
+  Network network = config.networks.at(0);
+  network.provider = NetworkProvider::kStandalone;
+  return network;
+}
+
+StandalonePaths TestPaths() {
+  return {"/var/lib/virtnat", "/run/virtnat"};
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+bool HasLine(const std::string& text, const std::string& line) {
+  for (const auto& each : Lines(text))
+    if (each == line) return true;
+  return false;
+}
+
+TEST(StandalonePaths, PerNetworkFilesAndPidFile) {
+  StandalonePaths paths{"/tmp/lib", "/tmp/run"};
+  EXPECT_EQ(paths.NetworkDir("lan"), "/tmp/lib/lan");
+  EXPECT_EQ(paths.ConfFile("lan"), "/tmp/lib/lan/dnsmasq.conf");
+  EXPECT_EQ(paths.HostsFile("lan"), "/tmp/lib/lan/hostsfile");
+  EXPECT_EQ(paths.AddnHostsFile("lan"), "/tmp/lib/lan/addnhosts");
+  EXPECT_EQ(paths.LeaseFile("lan"), "/tmp/lib/lan/leases");
+  EXPECT_EQ(paths.PidFile("lan"), "/tmp/run/dnsmasq-lan.pid");
+}
+
+TEST(StandalonePaths, RejectsNamesThatAreNotPlainFileNames) {
+  StandalonePaths paths;
+  for (const char* bad : {"", ".", "..", "a/b"}) {
+    EXPECT_THROW(paths.NetworkDir(bad), BadInput) << bad;
+    EXPECT_THROW(paths.PidFile(bad), BadInput) << bad;
+  }
+  EXPECT_NO_THROW(paths.NetworkDir("..a"));
+}
+
+TEST(DnsmasqConfig, BindsToTheBridgeAndServesTheRangeAndDomain) {
+  DnsmasqFiles files = RenderDnsmasqFiles(BaseNetwork(), TestPaths());
+  for (const char* expected : {
+           "interface=nbr0",
+           "except-interface=lo",
+           "bind-dynamic",
+           "strict-order",
+           "pid-file=/run/virtnat/dnsmasq-nat_bridge.pid",
+           "user=dnsmasq",
+           "group=nogroup",
+           "domain=devops.test",
+           "local=/devops.test/",
+           "expand-hosts",
+           "dhcp-range=10.1.1.100,10.1.1.254,255.255.255.0",
+           "dhcp-no-override",
+           "dhcp-authoritative",
+           // The /24's usable addresses but the host's.
+           "dhcp-lease-max=253",
+           "dhcp-hostsfile=/var/lib/virtnat/nat_bridge/hostsfile",
+           "addn-hosts=/var/lib/virtnat/nat_bridge/addnhosts",
+           "dhcp-leasefile=/var/lib/virtnat/nat_bridge/leases",
+       })
+    EXPECT_TRUE(HasLine(files.conf, expected)) << expected << "\n" << files.conf;
+  // Upstream resolution stays on; nat guests get the default route.
+  EXPECT_EQ(files.conf.find("no-resolv"), std::string::npos);
+  EXPECT_EQ(files.conf.find("dhcp-option=3"), std::string::npos);
+}
+
+TEST(DnsmasqConfig, HostsFileHasMacAddressNameAndAddnHostsTheFqdn) {
+  DnsmasqFiles files = RenderDnsmasqFiles(BaseNetwork(), TestPaths());
+  // lxdev02's MAC is derived from mac_prefix and its address.
+  EXPECT_EQ(files.hostsfile,
+            "02:ff:0a:0a:06:1c,10.1.1.28,lxdev01\n"
+            "02:ff:0a:0a:06:1d,10.1.1.29,lxdev02\n");
+  EXPECT_EQ(files.addnhosts,
+            "10.1.1.28 lxdev01.devops.test lxdev01\n"
+            "10.1.1.29 lxdev02.devops.test lxdev02\n");
+}
+
+TEST(DnsmasqConfig, HostWithoutMacGetsANameButNoDhcpEntry) {
+  Network network = BaseNetwork();
+  network.hosts[1].mac = {};
+  network.domain.clear();
+  DnsmasqFiles files = RenderDnsmasqFiles(network, TestPaths());
+  EXPECT_EQ(files.hostsfile, "02:ff:0a:0a:06:1c,10.1.1.28,lxdev01\n");
+  EXPECT_EQ(files.addnhosts, "10.1.1.28 lxdev01\n10.1.1.29 lxdev02\n");
+  EXPECT_EQ(files.conf.find("domain="), std::string::npos);
+  EXPECT_EQ(files.conf.find("local=/"), std::string::npos);
+  EXPECT_EQ(files.conf.find("expand-hosts"), std::string::npos);
+}
+
+TEST(DnsmasqConfig, WithoutRangeOnlyStaticHostsGetLeases) {
+  Network network = BaseNetwork();
+  network.dhcp_range.reset();
+  network.address = *Ipv4Interface::Parse("10.1.1.1/16");
+  DnsmasqFiles files = RenderDnsmasqFiles(network, TestPaths());
+  EXPECT_TRUE(HasLine(files.conf, "dhcp-range=10.1.0.0,static,255.255.0.0")) << files.conf;
+  EXPECT_TRUE(HasLine(files.conf, "dhcp-lease-max=65533"));
+  network.address = *Ipv4Interface::Parse("10.1.1.1/30");
+  EXPECT_EQ(DhcpLeaseMax(network), 1);
+}
+
+TEST(DnsmasqConfig, IsolatedGuestsGetNoDefaultRoute) {
+  Network network = BaseNetwork();
+  network.mode = NetworkMode::kIsolated;
+  EXPECT_TRUE(HasLine(RenderDnsmasqFiles(network, TestPaths()).conf, "dhcp-option=3"));
+}
+
+TEST(DnsmasqConfig, OnlyHostChangesLeaveTheConfUntouched) {
+  Network network = BaseNetwork();
+  DnsmasqFiles before = RenderDnsmasqFiles(network, TestPaths());
+  Host extra = network.hosts[0];
+  extra.name = "lxdev03";
+  extra.address = *Ipv4Address::Parse("10.1.1.30");
+  extra.mac = *MacAddress::Parse("02:FF:0A:0A:06:1E");
+  network.hosts.push_back(extra);
+  DnsmasqFiles after = RenderDnsmasqFiles(network, TestPaths());
+  EXPECT_NE(before.hostsfile, after.hostsfile);
+  EXPECT_NE(before.addnhosts, after.addnhosts);
+  // So dnsmasq only needs SIGHUP, never a restart, and keeps its leases.
+  EXPECT_EQ(before.conf, after.conf);
+}
+
+TEST(DnsmasqLeases, ParsesIpv4LeasesAndSkipsIpv6AndJunk) {
+  std::string text =
+      "1717171717 02:ff:0a:0a:06:1c 10.1.1.28 lxdev01 01:02:ff:0a:0a:06:1c\n"
+      "0 52:54:00:12:34:56 10.1.1.150 * *\n"
+      "1717171800 52:54:00:aa:bb:cc 10.1.1.151 guest\n"
+      "duid 00:01:00:01:2c:8a:1b:2f:52:54:00:12:34:56\n"
+      "1717171717 1234 fd00::10 * 00:01:00:01\n"
+      "garbage\n"
+      "\n";
+  auto leases = ParseDnsmasqLeases(text);
+  ASSERT_EQ(leases.size(), 3u);
+  EXPECT_EQ(leases[0], (DhcpLease{1717171717, "02:ff:0a:0a:06:1c", *Ipv4Address::Parse("10.1.1.28"),
+                                  "lxdev01", "01:02:ff:0a:0a:06:1c"}));
+  EXPECT_EQ(leases[1].expiry, 0);
+  EXPECT_EQ(leases[1].hostname, "");
+  EXPECT_EQ(leases[1].client_id, "");
+  EXPECT_EQ(leases[2].hostname, "guest");
+  EXPECT_EQ(leases[2].client_id, "");
+  EXPECT_TRUE(ParseDnsmasqLeases("").empty());
+}
+
+}  // namespace
+}  // namespace virtnat
