@@ -28,6 +28,15 @@ test: deps build sanitize
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
+# Rewrites the golden files (tests/golden: per scenario a config and what virtnat renders for
+# it) from what the code renders now, for a diff to review before committing.
+golden:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DVIRTNAT_WERROR=$(WERROR)
+	cmake --build $(BUILD) -j $(JOBS) --target virtnat_unit_tests
+	VIRTNAT_GOLDEN_UPDATE=1 $(BUILD)/tests/virtnat_unit_tests --gtest_filter='Golden*'
+	git diff --stat tests/golden
+	git status --short tests/golden
+
 # Unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize:
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DVIRTNAT_SANITIZE=ON -DVIRTNAT_WERROR=$(WERROR)

@@ -15,6 +15,7 @@
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
 #include "backends/nftables/nft_ruleset.h"
+#include "backends/nftables/nftables_backend.h"
 #include "fuzz_common.h"
 #include "engine/hook_index.h"
 #include "providers/libvirt/network_xml.h"
@@ -70,8 +71,8 @@ void RenderValidConfig(const Config& config) {
   HookIndex index = BuildHookIndex(config);
   std::string serialized = SerializeHookIndex(index);
   HookIndex back = ParseHookIndex(serialized);
-  FUZZ_CHECK(back.table == index.table && back.host_macs == index.host_macs);
-  for (const auto& [host, elements] : BuildHostElements(config)) {
+  FUZZ_CHECK(back.ruleset_name == index.ruleset_name && back.host_macs == index.host_macs);
+  for (const auto& [host, elements] : BuildHostElements(BuildDesiredState(config, {}))) {
     HostElements read = ParseHostElements(SerializeHostElements(elements));
     FUZZ_CHECK(read.elements == elements.elements);
   }

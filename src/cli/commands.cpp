@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
 #include <fmt/format.h>
-#include <net/if.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -10,18 +9,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "cli/table_printer.h"
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
-#include "backends/nftables/libvirt_shim.h"
-#include "backends/nftables/nftables_firewall.h"
-#include "hook/hook.h"
-#include "engine/hook_index.h"
-#include "providers/libvirt/libvirt_client.h"
-#include "providers/libvirt/network_manager.h"
-#include "plan/desired_state.h"
-#include "providers/standalone/standalone_network.h"
-#include "base/files.h"
+#include "engine/engine.h"
 #include "state/state_dir.h"
 
 namespace virtnat {
@@ -91,57 +83,20 @@ nlohmann::json ForwardJson(const Forward& forward) {
           {"line", forward.where.line}};
 }
 
-void PrintChange(const std::string& table, const FirewallChange& change) {
-  if (change.replaced)
-    std::cout << fmt::format("applied: table inet {} installed ({} elements)\n", table,
-                             change.added);
-  else if (change.Changed())
-    std::cout << fmt::format("applied: table inet {}: {} elements added, {} removed\n", table,
-                             change.added, change.removed);
-  else
-    std::cout << fmt::format("no change: table inet {} already matches the config\n", table);
-}
-
 }  // namespace
 
-// Standalone networks, libvirt networks, the running set, the table, the hook's index and the
-// shim in libvirt's chains, leaving out the networks `virtnat network stop` stopped. Prints
-// one line per action.
-void ApplyConfig(const GlobalOptions& options, const Config& whole_config, const StateDir& state) {
-  std::optional<Config> without_stopped;  // copied only when some network is stopped
-  if (auto stopped = state.ReadStoppedNetworks(); !stopped.empty())
-    without_stopped = WithoutNetworks(whole_config, stopped);
-  const Config& config = without_stopped ? *without_stopped : whole_config;
-  std::unique_ptr<LibvirtClient> libvirt;
-  if (ConfigNeedsLibvirt(config)) {
-    std::string uri = options.connect.empty() ? config.settings.libvirt_uri : options.connect;
-    try {
-      libvirt = std::make_unique<LibvirtClient>(uri);
-    } catch (const RuntimeFailure& error) {
-      for (const auto& network : config.networks)
-        if (network.provider == NetworkProvider::kLibvirt && network.define) throw;
-      std::cerr << "warning: " << error.what() << "; using the running VMs recorded by the hook\n";
-    }
-  }
-  for (const auto& network : config.networks)
-    if (network.provider == NetworkProvider::kStandalone)
-      for (const auto& line : StartStandaloneNetwork(network, StandalonePathsFromEnvironment(),
-                                                     StandaloneNeedsForwarding(network)))
-        std::cout << line << "\n";
-  if (libvirt) {
-    for (const auto& line : ApplyLibvirtNetworks(*libvirt, config)) std::cout << line << "\n";
-    if (config.settings.vm_lifecycle == VmLifecycle::kLibvirt)
-      state.WriteRunningDomains(RunningDomainsFromLibvirt(*libvirt, config));
-  }
-  DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
-  NftablesFirewall firewall(config.settings.table, state);
-  PrintChange(config.settings.table, firewall.Apply(desired));
-  WriteHookState(state, config);
-  if (config.NeedsLibvirtShim()) {
-    Nftables nft;
-    std::string done = LibvirtShim(nft).Ensure();
-    if (!done.empty()) std::cout << done << "\n";
-  }
+void PrintReport(const Report& report) {
+  for (const auto& warning : report.warnings) std::cerr << "warning: " << warning << "\n";
+  for (const auto& line : report.lines) std::cout << line << "\n";
+}
+
+Engine EngineFor(const GlobalOptions& options, const Config& config) {
+  return Engine::For(config, StateDir(options.state_dir), options.connect);
+}
+
+// Reconciles `config`; the caller holds the state lock.
+void ApplyConfig(const GlobalOptions& options, const Config& config) {
+  PrintReport(EngineFor(options, config).Reconcile(config));
 }
 
 namespace {
@@ -274,20 +229,18 @@ int CommandCheck(const GlobalOptions& options) {
 
 int CommandPlan(const GlobalOptions& options) {
   Config config = Load(options);
-  StateDir state(options.state_dir);
-  DesiredState desired = BuildDesiredState(config, state.ReadRunningHosts());
-  NftablesFirewall firewall(config.settings.table, state);
-  std::cout << firewall.Render(desired);
-  FirewallDiff diff = firewall.Diff(desired);
+  Engine engine = EngineFor(options, config);
+  std::cout << engine.Render(config);
+  FirewallDiff diff = engine.Diff(config);
+  std::string name = engine.firewall().Describe();
   std::cout << "\n# Compared with the kernel:\n";
   if (diff.table_missing) {
-    std::cout << fmt::format("#   table inet {} is not installed: apply will create it\n",
-                             config.settings.table);
+    std::cout << fmt::format("#   {} is not installed: apply will create it\n", name);
   } else if (diff.layout_differs) {
     std::cout << fmt::format(
-        "#   the chains, rules or sets of table inet {} differ: apply will "
+        "#   the chains, rules or sets of {} differ: apply will "
         "replace the table in one transaction\n",
-        config.settings.table);
+        name);
   } else if (diff.InSync()) {
     std::cout << "#   in sync: apply will change nothing\n";
   }
@@ -298,76 +251,17 @@ int CommandPlan(const GlobalOptions& options) {
   return 0;
 }
 
-// A bridged libvirt network's bridge is rebuilt at boot by the network hook only (libvirtd
-// autostarts networks before virtnat.service runs): say so while it can still be fixed.
-static void WarnAboutMissingNetworkHook(const Config& config) {
-  fs::path hook = fs::path(kLibvirtHooksDir) / "network.d" / "virtnat";
-  std::error_code error;
-  if (fs::exists(hook, error)) return;
-  for (const auto& network : config.networks)
-    if (network.provider == NetworkProvider::kLibvirt && network.define &&
-        network.mode == NetworkMode::kBridged)
-      std::cerr << fmt::format(
-          "warning: network {}: {} is not installed, so after a reboot libvirt starts {} "
-          "without its bridge {} and its VMs fail; run `virtnat hook install`\n",
-          network.name, hook.string(), network.name, network.bridge);
-}
-
 int CommandApply(const GlobalOptions& options) {
   Config config =
       Load(options, Warnings::kFirstFew);  // bad input stops here, before anything is created
-  StateDir state(options.state_dir);
-  state.Ensure();
-  FileLock lock(state.LockPath());
-  // apply brings up every network of the config, also those `network stop` stopped.
-  for (const auto& name : state.ReadStoppedNetworks())
-    std::cout << fmt::format("network {}: stopped by `virtnat network stop`, started again\n",
-                             name);
-  state.WriteStoppedNetworks({});
-  ApplyConfig(options, config, state);
-  WarnAboutMissingNetworkHook(config);
+  PrintReport(EngineFor(options, config).Apply(config));
   return 0;
 }
 
-// The VMs that run now: from libvirt when it can be reached (read only), else as the hook
-// recorded them.
-static RunningHosts CurrentRunningHosts(const GlobalOptions& options, const Config& config,
-                                        const StateDir& state) {
-  if (config.settings.vm_lifecycle == VmLifecycle::kLibvirt) {
-    try {
-      LibvirtClient client(options.connect.empty() ? config.settings.libvirt_uri : options.connect);
-      RunningHosts hosts;
-      for (const auto& [domain, names] : RunningDomainsFromLibvirt(client, config))
-        hosts.insert(names.begin(), names.end());
-      return hosts;
-    } catch (const RuntimeFailure&) {
-      // libvirtd is down: the hook's record is the best knowledge there is.
-    }
-  }
-  return state.ReadRunningHosts();
-}
-
-// One network as it is on this host: "up", "stopped" (by `network stop`), or what is missing.
-static std::string NetworkState(const Network& network, const std::set<std::string>& stopped) {
-  if (stopped.contains(network.name)) return "stopped";
-  if (network.bridge.empty() || if_nametoindex(network.bridge.c_str()) == 0)
-    return fmt::format("down: no bridge {}", network.bridge);
-  if (network.provider == NetworkProvider::kStandalone && network.ServesDhcp() &&
-      !RunningDnsmasqPid(network, StandalonePathsFromEnvironment()))
-    return "degraded: dnsmasq not running";
-  return "up";
-}
-
 int CommandStatus(const GlobalOptions& options) {
-  Config whole_config = Load(options);
-  StateDir state(options.state_dir);
-  std::set<std::string> stopped = state.ReadStoppedNetworks();
-  // Stopped networks are meant to be out of the table: they are no drift.
-  const Config config = WithoutNetworks(whole_config, stopped);
-  DesiredState desired = BuildDesiredState(config, CurrentRunningHosts(options, config, state));
-  NftablesFirewall firewall(config.settings.table, state);
-  FirewallDiff diff = firewall.Diff(desired);
-  std::vector<TrafficCounters> counters = firewall.ReadCounters(desired);
+  Config config = Load(options);
+  StatusReport status = EngineFor(options, config).Status(config);
+  const FirewallDiff& diff = status.diff;
   std::string kernel = diff.table_missing ? "not installed"
                        : diff.InSync()    ? "in sync"
                                           : fmt::format(
@@ -376,7 +270,7 @@ int CommandStatus(const GlobalOptions& options) {
                                                 diff.Summary());
   if (options.json) {
     nlohmann::json json;
-    json["table"] = {{"name", config.settings.table},
+    json["table"] = {{"name", config.settings.ruleset_name},
                      {"installed", !diff.table_missing},
                      {"in_sync", diff.InSync()},
                      {"drift", diff.Summary()},
@@ -384,7 +278,7 @@ int CommandStatus(const GlobalOptions& options) {
                      {"elements_missing", diff.to_add},
                      {"elements_extra", diff.to_remove}};
     json["networks"] = nlohmann::json::array();
-    for (const auto& network : whole_config.networks) {
+    for (const auto& [network, state] : status.networks) {
       nlohmann::json hosts = nlohmann::json::array();
       for (const auto& host : network.hosts)
         hosts.push_back({{"name", host.name},
@@ -397,65 +291,49 @@ int CommandStatus(const GlobalOptions& options) {
                                   {"bridge", network.bridge},
                                   {"address", network.address.ToString()},
                                   {"domain", network.domain},
-                                  {"state", NetworkState(network, stopped)},
+                                  {"state", state},
                                   {"hosts", hosts}});
     }
     json["forwards"] = nlohmann::json::array();
-    for (std::size_t i = 0; i < desired.forwards.size(); ++i) {
-      nlohmann::json item = ForwardJson(*desired.forwards[i].forward);
-      item["active"] = desired.forwards[i].active && !diff.table_missing;
-      item["state"] = desired.forwards[i].active ? "active" : "waiting for its VM";
-      item["open_to_world"] = desired.forwards[i].forward->sources.empty();
-      item["packets"] = counters[i].packets;
-      item["bytes"] = counters[i].bytes;
+    for (const auto& forward : status.forwards) {
+      if (!forward.counted) continue;  // stopped networks' forwards: not in the JSON, as before
+      nlohmann::json item = ForwardJson(forward.forward);
+      item["active"] = forward.active;
+      item["state"] = forward.waiting ? "waiting for its VM" : "active";
+      item["open_to_world"] = forward.forward.sources.empty();
+      item["packets"] = forward.counters.packets;
+      item["bytes"] = forward.counters.bytes;
       json["forwards"].push_back(item);
     }
     std::cout << json.dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("table inet {}: {}\n\n", config.settings.table, kernel);
+  std::cout << fmt::format("{}: {}\n\n", status.firewall, kernel);
   TablePrinter networks(
       {"NETWORK", "MODE", "PROVIDER", "BRIDGE", "ADDRESS", "DOMAIN", "HOSTS", "STATE"});
-  for (const auto& network : whole_config.networks)
+  for (const auto& [network, state] : status.networks)
     networks.Add({network.name, ToString(network.mode), ToString(network.provider), network.bridge,
                   network.address.ToString(), network.domain, std::to_string(network.hosts.size()),
-                  NetworkState(network, stopped)});
+                  state});
   std::cout << networks.ToString() << "\n";
   TablePrinter forwards({"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "OPEN TO", "STATE",
                          "PACKETS", "BYTES", "DESCRIPTION"});
-  for (std::size_t i = 0; i < desired.forwards.size(); ++i) {
-    const Forward& forward = *desired.forwards[i].forward;
-    std::string status = diff.table_missing           ? "not installed"
-                         : desired.forwards[i].active ? "active"
-                                                      : "waiting for its VM";
+  for (const auto& status_line : status.forwards) {
+    const Forward& forward = status_line.forward;
     forwards.Add({ProtocolsToString(forward.protocols), ListenText(forward), ToString(forward.port),
                   fmt::format("{} ({})", TargetName(forward), forward.target.ToString()),
-                  ToString(forward.to_port), OpenTo(forward), status,
-                  std::to_string(counters[i].packets), std::to_string(counters[i].bytes),
+                  ToString(forward.to_port), OpenTo(forward), status_line.state,
+                  status_line.counted ? std::to_string(status_line.counters.packets) : "-",
+                  status_line.counted ? std::to_string(status_line.counters.bytes) : "-",
                   forward.description});
   }
-  for (const auto& forward : whole_config.forwards)
-    if (stopped.contains(forward.network))
-      forwards.Add({ProtocolsToString(forward.protocols), ListenText(forward),
-                    ToString(forward.port),
-                    fmt::format("{} ({})", TargetName(forward), forward.target.ToString()),
-                    ToString(forward.to_port), OpenTo(forward), "network stopped", "-", "-",
-                    forward.description});
   std::cout << forwards.ToString();
   return 0;
 }
 
 int CommandDown(const GlobalOptions& options) {
   Config config = Load(options);
-  StateDir state(options.state_dir);
-  NftablesFirewall firewall(config.settings.table, state);
-  if (firewall.Down())
-    std::cout << fmt::format("deleted table inet {}\n", config.settings.table);
-  else
-    std::cout << fmt::format("table inet {} was not installed\n", config.settings.table);
-  Nftables nft;
-  if (config.NeedsLibvirtShim() && LibvirtShim(nft).Remove())
-    std::cout << "removed the shim rule from libvirt's chain\n";
+  PrintReport(EngineFor(options, config).Down(config));
   return 0;
 }
 
@@ -469,7 +347,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
   std::string description = Describe(added);
   if (IsDuplicate(candidate)) {
     std::cout << "no change: forward " << description << " already exists\n";
-    ApplyConfig(options, Load(options), state);
+    ApplyConfig(options, Load(options));
     return 0;
   }
   fs::path cli_path = CliConfigPath(options.config_path);
@@ -477,7 +355,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
   fs::create_directories(cli_path.parent_path());
   WriteFileAtomically(cli_path, candidate.cli_text);
   try {
-    ApplyConfig(options, candidate.config, state);
+    ApplyConfig(options, candidate.config);
   } catch (...) {
     if (previous)
       WriteFileAtomically(cli_path, *previous);
@@ -515,7 +393,7 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) 
   if (diagnostics.HasErrors()) throw BadInput(FormatErrors(diagnostics));
   WriteFileAtomically(cli_path, updated);
   try {
-    ApplyConfig(options, after, state);
+    ApplyConfig(options, after);
   } catch (...) {
     WriteFileAtomically(cli_path, previous);
     throw;

@@ -10,7 +10,6 @@
 #include "config/forward_spec.h"
 #include "importers/init_config.h"
 #include "model/model.h"
-#include "providers/standalone/dnsmasq_config.h"
 #include "state/state_dir.h"
 
 namespace virtnat {
@@ -46,9 +45,11 @@ int CommandHook(const GlobalOptions& options, const std::string& kind,
 int CommandInit(const GlobalOptions& options, const InitOptions& init, bool force, bool to_stdout);
 int CommandImportHookQemu(const GlobalOptions& options, const std::filesystem::path& file,
                           bool write);
-// Everything apply does, for `config`; the caller holds the state lock.
-void ApplyConfig(const GlobalOptions& options, const Config& config, const StateDir& state);
+// Everything apply does, for `config`, printing what was done; the caller holds the state lock.
+void ApplyConfig(const GlobalOptions& options, const Config& config);
 int CommandLeases(const GlobalOptions& options, const std::string& network);
+// `vm list`: libvirt's VMs and their interfaces (vm_commands.cpp).
+int CommandVmList(const GlobalOptions& options);
 // The libvirt URI to use: --connect, else the config's settings.libvirt_uri.
 std::string LibvirtUri(const GlobalOptions& options);
 

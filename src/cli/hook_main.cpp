@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "hook/hook.h"
+#include "engine/libvirt_hooks.h"
 #include "state/state_dir.h"
 
 int main(int argc, char** argv) {

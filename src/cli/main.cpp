@@ -12,7 +12,7 @@
 #include "cli/commands.h"
 #include "config/config_loader.h"
 #include "base/errors.h"
-#include "hook/hook.h"
+#include "engine/libvirt_hooks.h"
 #include "state/state_dir.h"
 #include "version.h"
 #include "watch/watcher.h"

@@ -172,7 +172,7 @@ std::optional<Enum> ParseChoice(TableReader& reader, std::string_view key,
 
 void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnostics) {
   if (auto table = reader.String("table")) {
-    settings.table = *table;
+    settings.ruleset_name = *table;
     bool ok = !table->empty() && table->size() <= 64 &&
               std::isalpha(static_cast<unsigned char>((*table)[0]));
     for (char c : *table) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
@@ -292,7 +292,7 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
                         "can be defined or not");
   }
   if (auto forward = reader.String("libvirt_forward")) {
-    network.libvirt_forward = *forward;
+    network.provider_nat = *forward == "nat";
     if (*forward != "nat")
       diagnostics.Error(reader.Where("libvirt_forward"),
                         fmt::format("'{}' is not \"nat\" (leave it out to let virtnat own the "

@@ -54,15 +54,16 @@ struct Network {
   // provider libvirt: false = an existing libvirt network that virtnat never defines or
   // changes; it only serves forwards to its hosts.
   bool define = true;
-  // provider libvirt: "nat" lets libvirt do NAT (and its own reject rules); empty = virtnat's
-  // table does NAT and filtering and libvirt gets <forward mode='open'/>.
-  std::string libvirt_forward;
+  // The provider does the network's NAT itself (config: libvirt_forward = "nat"); by default
+  // virtnat's firewall does NAT and filtering and the provider only forwards.
+  bool provider_nat = false;
   SourceLocation where;
 
-  // Whether virtnat's table holds this network's NAT and filter rules. When libvirt owns
-  // them, virtnat only adds forwards and the shim that lets them through libvirt's rejects.
+  // Whether virtnat's firewall holds this network's NAT and filter rules. When the provider's
+  // own firewall holds them (a network virtnat does not define, or provider_nat), virtnat only
+  // adds forwards and keeps them passable through the provider's rejects.
   bool VirtnatOwnsFirewall() const {
-    return provider != NetworkProvider::kLibvirt || (define && libvirt_forward.empty());
+    return provider != NetworkProvider::kLibvirt || (define && !provider_nat);
   }
   // Modes whose guests may be reached through forwards.
   bool AcceptsForwards() const {
@@ -70,6 +71,11 @@ struct Network {
   }
   // Modes with virtnat's (or libvirt's) DHCP and DNS on the bridge.
   bool ServesDhcp() const { return mode != NetworkMode::kBridged && mode != NetworkMode::kOpen; }
+  // A DHCP/DNS server of the provider's runs on the host for this network's guests (external
+  // networks bring their own, wherever it is).
+  bool HostServesDhcp() const {
+    return provider != NetworkProvider::kExternal && ServesDhcp() && has_address;
+  }
 
   std::string Fqdn(const Host& host) const {
     return domain.empty() ? host.name : host.name + "." + domain;
@@ -107,7 +113,8 @@ struct Forward {
 };
 
 struct Settings {
-  std::string table = "virtnat";
+  // The name of virtnat's own ruleset in the firewall (config key `table`).
+  std::string ruleset_name = "virtnat";
   std::optional<Ipv4Address> public_address;  // nullopt = "*"
   bool has_public_address = false;            // false: forwards must name their listen address
   VmLifecycle vm_lifecycle = VmLifecycle::kIgnore;
@@ -122,8 +129,9 @@ struct Config {
   std::vector<std::string> files;  // every file that was read, main first
 
   const Network* FindNetwork(const std::string& name) const;
-  // Some network's firewall belongs to libvirt: virtnat keeps its shim in libvirt's chain.
-  bool NeedsLibvirtShim() const {
+  // Some network's firewall belongs to its provider: virtnat's forwards must be let through
+  // that firewall's rejects.
+  bool DelegatesFirewall() const {
     for (const auto& network : networks)
       if (!network.VirtnatOwnsFirewall()) return true;
     return false;

@@ -26,12 +26,28 @@ bool IsForwardActive(const Config& config, const Forward& forward, const Running
 }
 
 DesiredState BuildDesiredState(const Config& config, const RunningHosts& running) {
-  DesiredState state{&config, {}};
+  DesiredState state{config.settings, config.networks, {}, config.DelegatesFirewall()};
   state.forwards.reserve(config.forwards.size());
   for (const auto& forward : config.forwards)
-    state.forwards.push_back(
-        {&forward, IsForwardActive(config, forward, running), ExpandForward(forward)});
+    state.forwards.push_back({forward, ForwardHost(config, forward),
+                              IsForwardActive(config, forward, running), ExpandForward(forward)});
   return state;
+}
+
+HostMacs BuildHostMacs(const Config& config) {
+  HostMacs host_macs;
+  for (const auto& network : config.networks)
+    for (const auto& host : network.hosts)
+      host_macs[host.name] = host.mac == MacAddress{} ? "" : host.mac.ToString();
+  return host_macs;
+}
+
+std::set<std::string> HostsOfDomain(const HostMacs& host_macs, const std::string& domain,
+                                    const std::set<std::string>& macs) {
+  std::set<std::string> hosts;
+  for (const auto& [host, mac] : host_macs)
+    if (host == domain || (!mac.empty() && macs.contains(mac))) hosts.insert(host);
+  return hosts;
 }
 
 Config WithoutNetworks(Config config, const std::set<std::string>& networks) {

@@ -1,7 +1,9 @@
 // The desired state handed to a firewall backend: the config's networks and forwards, each
-// forward expanded port by port and marked active or waiting for its VM. Backend-neutral.
+// forward expanded port by port and marked active or waiting for its VM. Backend-neutral, and
+// self-contained: it owns copies of what it needs, so it outlives the Config it came from.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,15 +23,27 @@ struct PortMapping {
 };
 
 struct ForwardState {
-  const Forward* forward = nullptr;
+  Forward forward;
+  std::string host;  // the host that owns the target ("" for an address no host owns)
   bool active = true;
   std::vector<PortMapping> mappings;  // every port of every protocol
 };
 
 struct DesiredState {
-  const Config* config = nullptr;
+  Settings settings;
+  std::vector<Network> networks;
   std::vector<ForwardState> forwards;
+  // Some network's firewall belongs to its provider (Config::DelegatesFirewall): the backend
+  // keeps virtnat's forwards passable through that firewall.
+  bool delegates_firewall = false;
 };
+
+// Host name -> MAC ("" when it has none): how a VM is matched to the config's hosts.
+using HostMacs = std::map<std::string, std::string>;
+HostMacs BuildHostMacs(const Config& config);
+// Hosts that a VM stands for: host name = VM name, or one of its NICs' MACs.
+std::set<std::string> HostsOfDomain(const HostMacs& host_macs, const std::string& domain,
+                                    const std::set<std::string>& macs);
 
 // Host names whose VMs run now (kept by the libvirt hook under the state folder).
 using RunningHosts = std::set<std::string>;

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "backends/nftables/firewall.h"
+#include "engine/firewall_backend.h"
 #include "backends/nftables/nft_ruleset.h"
 
 namespace virtnat {

@@ -53,7 +53,7 @@ void RenderSets(std::string& out) {
   }
 }
 
-void RenderChains(const Config& config, std::string& out) {
+void RenderChains(const std::vector<Network>& networks, std::string& out) {
   using namespace nftset;
   const std::string key = "ip daddr . meta l4proto . th dport";
   const std::string key_any = "meta l4proto . th dport";
@@ -92,7 +92,7 @@ void RenderChains(const Config& config, std::string& out) {
   // Filtering of routed traffic, by mode, in the order libvirt uses. Networks whose firewall
   // libvirt owns, and mode open and bridged networks, get no rules here.
   std::vector<const Network*> filtered;
-  for (const auto& network : config.networks)
+  for (const auto& network : networks)
     if (network.VirtnatOwnsFirewall() && network.ServesDhcp()) filtered.push_back(&network);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   // Before the accept of DNATed connections: a guest of an isolated network must not reach
@@ -134,9 +134,8 @@ void RenderChains(const Config& config, std::string& out) {
   // DNS and DHCP of the networks whose dnsmasq runs on the host: guests reach it, the rest of
   // the world does not.
   std::vector<const Network*> served;
-  for (const auto& network : config.networks)
-    if (network.provider != NetworkProvider::kExternal && network.ServesDhcp() &&
-        network.has_address && network.VirtnatOwnsFirewall())
+  for (const auto& network : networks)
+    if (network.HostServesDhcp() && network.VirtnatOwnsFirewall())
       served.push_back(&network);
   if (!served.empty()) {
     out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
@@ -153,7 +152,7 @@ void RenderChains(const Config& config, std::string& out) {
 
   // Masquerade guests of NAT networks leaving their subnet, and hairpin connections.
   out += "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n";
-  for (const auto& network : config.networks) {
+  for (const auto& network : networks) {
     if (!network.has_address || !network.AcceptsForwards() || network.mode == NetworkMode::kOpen)
       continue;
     std::string subnet = network.address.Subnet().ToString();
@@ -247,13 +246,12 @@ std::string StableHash(const std::string& text) {
 
 NftRuleset RenderRuleset(const DesiredState& state) {
   using namespace nftset;
-  const Config& config = *state.config;
   NftRuleset ruleset;
-  ruleset.table = config.settings.table;
+  ruleset.table = state.settings.ruleset_name;
 
   std::string body;
   RenderSets(body);
-  RenderChains(config, body);
+  RenderChains(state.networks, body);
   ruleset.skeleton_hash = StableHash(body);
   ruleset.skeleton =
       fmt::format("table inet {} {{\n\tcomment \"managed by virtnat; layout {}\"\n\n{}}}\n",
@@ -263,14 +261,14 @@ NftRuleset RenderRuleset(const DesiredState& state) {
        {kDnat, kDnatAny, kCount, kCountAny, kRestricted, kRestrictedAny, kAllow, kAllowAny})
     ruleset.elements[name];
   for (const auto& forward : state.forwards) {
-    bool any = !forward.forward->listen.has_value();
+    bool any = !forward.forward.listen.has_value();
     for (const auto& mapping : forward.mappings) {
       std::string key = MappingKey(mapping);
       if (forward.active) ruleset.elements[any ? kDnatAny : kDnat].insert(MappingElement(mapping));
       ruleset.elements[any ? kCountAny : kCount].insert(key);
-      if (forward.forward->sources.empty()) continue;
+      if (forward.forward.sources.empty()) continue;
       ruleset.elements[any ? kRestrictedAny : kRestricted].insert(key);
-      for (const auto& source : forward.forward->sources)
+      for (const auto& source : forward.forward.sources)
         ruleset.elements[any ? kAllowAny : kAllow].insert(key + " . " + source.ToString());
     }
   }

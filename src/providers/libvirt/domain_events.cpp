@@ -15,17 +15,4 @@ DomainChange DomainChangeOf(int event) {
   }
 }
 
-RunningChanges DiffRunningDomains(const RunningDomains& recorded, const RunningDomains& running) {
-  RunningChanges changes;
-  for (const auto& [name, hosts] : recorded) {
-    auto it = running.find(name);
-    if (it == running.end() || it->second != hosts) changes.stopped.emplace_back(name, hosts);
-  }
-  for (const auto& [name, hosts] : running) {
-    auto it = recorded.find(name);
-    if (it == recorded.end() || it->second != hosts) changes.started.emplace_back(name, hosts);
-  }
-  return changes;
-}
-
 }  // namespace virtnat

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/hook_index.h"
+#include "plan/desired_state.h"
 #include "providers/libvirt/network_xml.h"
 #include "providers/standalone/host_bridge.h"
 
@@ -149,10 +149,10 @@ std::vector<std::string> StopLibvirtNetwork(LibvirtClient& client, const Network
 
 std::map<std::string, std::set<std::string>> RunningDomainsFromLibvirt(LibvirtClient& client,
                                                                        const Config& config) {
-  HookIndex index = BuildHookIndex(config);
+  HostMacs host_macs = BuildHostMacs(config);
   std::map<std::string, std::set<std::string>> domains;
   for (const auto& domain : client.RunningDomains()) {
-    auto hosts = HostsOfDomain(index, domain.name, domain.macs);
+    auto hosts = HostsOfDomain(host_macs, domain.name, domain.macs);
     if (!hosts.empty()) domains[domain.name] = hosts;
   }
   return domains;

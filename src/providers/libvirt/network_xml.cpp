@@ -66,7 +66,7 @@ std::optional<BridgedMetadata> ParseBridgedMetadata(pugi::xml_node network) {
 std::string LibvirtForwardMode(const Network& network) {
   if (network.mode == NetworkMode::kBridged) return "bridge";
   // virtnat's table implements nat, routed and isolated: libvirt must add no rules.
-  return network.libvirt_forward.empty() ? "open" : network.libvirt_forward;
+  return network.provider_nat ? "nat" : "open";
 }
 
 std::optional<std::string> StaleHostBridge(const LibvirtNetworkFacts& have,

@@ -46,7 +46,7 @@ TEST(ConfigLoader, ConfDFilesAddForwardsAndOverrideSettings) {
                         "[settings]\ntable = \"other\"\n[[forward]]\naddress = \"10.1.1.29\"\n"
                         "port = 80\nprotocol = \"udp\"\nlisten = \"*\"\n");
   ASSERT_FALSE(diagnostics.HasErrors()) << Errors(diagnostics);
-  EXPECT_EQ(config.settings.table, "other");
+  EXPECT_EQ(config.settings.ruleset_name, "other");
   ASSERT_EQ(config.forwards.size(), 2u);
   EXPECT_FALSE(config.forwards[1].listen.has_value());
   EXPECT_EQ(config.forwards[1].where.file, "conf.d/50-cli.toml");

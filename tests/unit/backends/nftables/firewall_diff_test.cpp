@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "backends/nftables/firewall.h"
+#include "engine/firewall_backend.h"
 
 namespace virtnat {
 namespace {

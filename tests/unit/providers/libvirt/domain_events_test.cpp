@@ -1,4 +1,5 @@
 #include "providers/libvirt/domain_events.h"
+#include "engine/vm_tracking.h"
 
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>

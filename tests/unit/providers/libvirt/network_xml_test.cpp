@@ -31,7 +31,7 @@ TEST(NetworkXml, HasBridgeDomainDnsAndStaticLeases) {
 TEST(NetworkXml, LibvirtForwardNatHandsNatToLibvirt) {
   Network network = BaseNetwork();
   network.provider = NetworkProvider::kLibvirt;
-  network.libvirt_forward = "nat";
+  network.provider_nat = true;
   EXPECT_FALSE(network.VirtnatOwnsFirewall());
   EXPECT_NE(RenderNetworkXml(network).find("<forward mode=\"nat\" />"), std::string::npos);
 }

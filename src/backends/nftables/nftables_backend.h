@@ -1,26 +1,38 @@
 // The nftables backend: one table (inet) that virtnat owns, replaced whole when its layout
-// changes and edited element by element otherwise, always in one transaction.
+// changes and edited element by element otherwise, always in one transaction. It also owns
+// the per-host element files the hook sends, the shim in libvirt's chain and the memo of what
+// it last installed.
 #pragma once
 
 #include <optional>
 
-#include "backends/nftables/firewall.h"
 #include "backends/nftables/kernel_table.h"
+#include "backends/nftables/nft_ruleset.h"
 #include "backends/nftables/nftables.h"
+#include "engine/firewall_backend.h"
 #include "state/state_dir.h"
 
 namespace virtnat {
 
-class NftablesFirewall : public Firewall {
+class NftablesBackend : public FirewallBackend {
  public:
-  NftablesFirewall(std::string table, const StateDir& state)
+  NftablesBackend(std::string table, const StateDir& state)
       : table_(std::move(table)), state_(state) {}
 
+  std::string Describe() const override;
   std::string Render(const DesiredState& state) override;
   FirewallDiff Diff(const DesiredState& state) override;
   FirewallChange Apply(const DesiredState& state) override;
   std::vector<TrafficCounters> ReadCounters(const DesiredState& state) override;
   bool Down() override;
+  bool Installed() override;
+  void WriteHostState(const DesiredState& state) override;
+  void SetHostsActive(const std::set<std::string>& hosts, bool active) override;
+  std::string EnsureShims() override;
+  std::string DescribeShims() const override { return "the libvirt shim"; }
+  bool RemoveShims() override;
+  int OpenChangeEvents() override;
+  void DrainChangeEvents(int fd) override;
 
   KernelTable ReadKernel();
   // The table without elements: enough for the layout fingerprint.
@@ -52,8 +64,20 @@ class NftablesFirewall : public Firewall {
   void ForgetClosed(const NftElements& removed);
 
   std::string table_;
-  const StateDir& state_;
+  StateDir state_;  // a copy: the backend outlives whoever chose it
   Nftables nft_;
 };
+
+// The per-host element files of the hook's fast path (pure parts, for tests):
+// "SET<TAB>ELEMENT" lines, the DNAT elements of one host's forwards (active or not).
+struct HostElements {
+  std::vector<std::pair<std::string, std::string>> elements;  // set, element
+};
+std::map<std::string, HostElements> BuildHostElements(const DesiredState& state);
+std::string SerializeHostElements(const HostElements& elements);
+HostElements ParseHostElements(const std::string& text);
+// nft commands that add (or, with the add-then-delete idiom, surely remove) elements.
+std::string HostElementCommands(const std::string& table, const std::vector<HostElements>& hosts,
+                                bool remove);
 
 }  // namespace virtnat

@@ -1,4 +1,4 @@
-#include "hook/hook.h"
+#include "engine/libvirt_hooks.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,10 +10,8 @@
 #include <iterator>
 
 #include "base/errors.h"
-#include "backends/nftables/conntrack.h"
-#include "backends/nftables/libvirt_shim.h"
-#include "backends/nftables/nft_ruleset.h"
-#include "backends/nftables/nftables.h"
+#include "engine/choose_backend.h"
+#include "engine/vm_tracking.h"
 #include "engine/hook_index.h"
 #include "providers/libvirt/domain_xml.h"
 #include "providers/libvirt/network_xml.h"
@@ -36,30 +34,8 @@ std::string JoinHosts(const std::set<std::string>& hosts) {
   return text;
 }
 
-// nft commands that add (or, with the add-then-delete idiom, surely remove) elements.
-std::string ElementCommands(const std::string& table, const std::vector<HostElements>& hosts,
-                            bool remove) {
-  std::map<std::string, std::vector<std::string>> by_set;
-  for (const auto& host : hosts)
-    for (const auto& [set, element] : host.elements) by_set[set].push_back(element);
-  std::string commands;
-  for (const auto& [set, elements] : by_set) {
-    std::string list;
-    for (const auto& element : elements) list += (list.empty() ? "" : ", ") + element;
-    // "add" first makes "delete" safe when the element is already gone.
-    commands += fmt::format("add element inet {} {} {{ {} }}\n", table, set, list);
-    if (remove) {
-      std::string keys;
-      for (const auto& element : elements) keys += (keys.empty() ? "" : ", ") + ElementKey(element);
-      commands += fmt::format("delete element inet {} {} {{ {} }}\n", table, set, keys);
-    }
-  }
-  return commands;
-}
-
-void EnsureShim(const std::string& context) {
-  Nftables nft;
-  std::string done = LibvirtShim(nft).Ensure();
+void EnsureShim(FirewallBackend& firewall, const std::string& context) {
+  std::string done = firewall.EnsureShims();
   if (!done.empty()) Log(LOG_NOTICE, fmt::format("{}: {}", context, done));
 }
 
@@ -67,8 +43,10 @@ void EnsureShim(const std::string& context) {
 // after the hook ran; a rule inserted on top then pushes the shim below libvirt's reject.
 // So the shim is ensured now and, from a detached child that libvirt does not wait for,
 // again every half second for six seconds. (The watch daemon, when it runs, does it too.)
-void EnsureShimForAWhile(const std::string& context, const std::string& table) {
-  EnsureShim(context);
+void EnsureShimForAWhile(const StateDir& state, const std::string& context,
+                         const std::string& ruleset_name) {
+  auto firewall = ChooseFirewallBackend(ruleset_name, state);
+  EnsureShim(*firewall, context);
   pid_t child = fork();
   if (child < 0) return;
   if (child > 0) {
@@ -84,10 +62,9 @@ void EnsureShimForAWhile(const std::string& context, const std::string& table) {
     usleep(500 * 1000);
     try {
       // `virtnat down` meanwhile: the shim must stay removed.
-      Nftables nft;
-      auto tables = nft.ListJson("list tables inet");
-      if (!tables || tables->dump().find("\"name\": \"" + table + "\"") == std::string::npos) break;
-      EnsureShim(context);
+      auto firewall = ChooseFirewallBackend(ruleset_name, state);
+      if (!firewall->Installed()) break;
+      EnsureShim(*firewall, context);
     } catch (const std::exception&) {
     }
   }
@@ -95,35 +72,6 @@ void EnsureShimForAWhile(const std::string& context, const std::string& table) {
 }
 
 }  // namespace
-
-void SetDomainRunning(const StateDir& state, const std::string& table, const std::string& domain,
-                      const std::set<std::string>& hosts, bool running) {
-  state.Ensure();
-  FileLock lock(state.LockPath());
-  auto domains = state.ReadRunningDomains();
-  if (running)
-    domains[domain] = hosts;
-  else
-    domains.erase(domain);
-  // A host stays on while another running domain still stands for it.
-  std::set<std::string> still_running;
-  for (const auto& [name, names] : domains) still_running.insert(names.begin(), names.end());
-  std::vector<HostElements> changed;
-  for (const auto& host : hosts)
-    if (running || !still_running.contains(host)) changed.push_back(ReadHostElements(state, host));
-  std::string commands = ElementCommands(table, changed, !running);
-  if (!commands.empty()) {
-    Nftables nft;
-    nft.Run(commands);
-  }
-  if (!running) {
-    std::vector<std::string> closed;
-    for (const auto& host : changed)
-      for (const auto& [set, element] : host.elements) closed.push_back(element);
-    ForgetConnections(ParseClosedMappings(closed));
-  }
-  state.WriteRunningDomains(domains);
-}
 
 int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domain_xml) {
   const std::string& operation = call.operation;
@@ -142,20 +90,22 @@ int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domai
   try {
     if (operation == "prepare") {
       if (index->strict) {
-        Nftables nft;
-        if (!nft.ListJson(fmt::format("list table inet {}", index->table)))
+        auto firewall = ChooseFirewallBackend(index->ruleset_name, state);
+        if (!firewall->Installed())
           throw RuntimeFailure(
-              fmt::format("table inet {} is not installed; run `virtnat apply`", index->table));
+              fmt::format("{} is not installed; run `virtnat apply`", firewall->Describe()));
       }
       return 0;
     }
-    if (operation == "reconnect" && index->shim) EnsureShimForAWhile(call.object, index->table);
+    if (operation == "reconnect" && index->shim)
+      EnsureShimForAWhile(state, call.object, index->ruleset_name);
     if (!index->follow_vms) return 0;
     std::set<std::string> macs;
     if (!xml.empty()) macs = ParseDomainXml(xml, "stdin").macs;
     std::set<std::string> hosts = HostsOfDomain(*index, call.object, macs);
     if (hosts.empty()) return 0;
-    SetDomainRunning(state, index->table, call.object, hosts, starting);
+    auto firewall = ChooseFirewallBackend(index->ruleset_name, state);
+    SetDomainRunning(state, *firewall, call.object, hosts, starting);
     Log(LOG_INFO, fmt::format("domain {} {}: forwards of {} {}", call.object, operation,
                               JoinHosts(hosts), starting ? "active" : "removed"));
     return 0;
@@ -243,7 +193,8 @@ int RunNetworkHook(const StateDir& state, const HookCall& call, std::istream& ne
   try {
     auto index = ReadHookIndex(state);
     if (!index || !index->shim) return 0;
-    EnsureShimForAWhile(fmt::format("network {} {}", call.object, call.operation), index->table);
+    EnsureShimForAWhile(state, fmt::format("network {} {}", call.object, call.operation),
+                        index->ruleset_name);
   } catch (const std::exception& error) {
     Log(LOG_ERR, fmt::format("network {} {}: {}", call.object, call.operation, error.what()));
   }

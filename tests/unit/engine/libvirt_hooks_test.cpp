@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "test_config.h"
-#include "hook/hook.h"
+#include "engine/libvirt_hooks.h"
 #include "providers/libvirt/network_xml.h"
 #include "providers/standalone/host_bridge.h"
 

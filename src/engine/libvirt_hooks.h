@@ -55,9 +55,5 @@ NetworkHookDecision DecideNetworkHook(const HookCall& call, const std::string& n
 // at `start begin` (libvirt then refuses to start the network and shows the hook's message).
 int RunNetworkHook(const StateDir& state, const HookCall& call, std::istream& network_xml);
 
-// Turns on or off the forwards of `hosts` for `domain` and records the running set.
-// Used by the hook and by tests; throws RuntimeFailure.
-void SetDomainRunning(const StateDir& state, const std::string& table, const std::string& domain,
-                      const std::set<std::string>& hosts, bool running);
 
 }  // namespace virtnat

@@ -1,4 +1,4 @@
-#include "backends/nftables/firewall.h"
+#include "engine/firewall_backend.h"
 
 #include <fmt/format.h>
 

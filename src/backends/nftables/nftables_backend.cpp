@@ -1,10 +1,17 @@
-#include "backends/nftables/nftables_firewall.h"
+#include "backends/nftables/nftables_backend.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "backends/nftables/conntrack.h"
+#include "backends/nftables/libvirt_shim.h"
+#include "base/errors.h"
 #include "backends/nftables/ruleset_generation.h"
 #include "base/files.h"
 
@@ -38,27 +45,27 @@ ElementChanges CompareElements(const NftElements& kernel, const NftElements& des
 
 }  // namespace
 
-KernelTable NftablesFirewall::ReadKernelLayout() {
+KernelTable NftablesBackend::ReadKernelLayout() {
   // Terse: without set contents, which the fingerprint leaves out anyway (much faster).
   auto listing = nft_.ListJson(fmt::format("list table inet {}", table_), /*terse=*/true);
   if (!listing) return {};
   return ParseKernelTable(*listing);
 }
 
-KernelTable NftablesFirewall::ReadKernel() {
+KernelTable NftablesBackend::ReadKernel() {
   auto listing = nft_.ListJson(fmt::format("list table inet {}", table_));
   if (!listing) return {};
   return ParseKernelTable(*listing);
 }
 
-bool NftablesFirewall::LayoutMatches(const KernelTable& kernel, const NftRuleset& desired,
+bool NftablesBackend::LayoutMatches(const KernelTable& kernel, const NftRuleset& desired,
                                      const std::optional<Memo>& memo) const {
   return kernel.exists && memo && memo->layout == desired.skeleton_hash &&
          !memo->fingerprint.empty() && memo->fingerprint == kernel.fingerprint;
 }
 
-std::optional<NftablesFirewall::Memo> NftablesFirewall::ReadMemo() const {
-  auto text = ReadFileIfExists(state_.root() / fmt::format("applied-{}.memo", table_));
+std::optional<NftablesBackend::Memo> NftablesBackend::ReadMemo() const {
+  auto text = ReadFileIfExists(state_.MemoPath(table_));
   if (!text) return std::nullopt;
   Memo memo;
   std::size_t start = 0;
@@ -89,7 +96,7 @@ std::optional<NftablesFirewall::Memo> NftablesFirewall::ReadMemo() const {
   return memo;
 }
 
-void NftablesFirewall::WriteMemo(const Memo& memo) const {
+void NftablesBackend::WriteMemo(const Memo& memo) const {
   nlohmann::json header = {{"layout", memo.layout}, {"fingerprint", memo.fingerprint}};
   header["generation"] = memo.generation ? nlohmann::json(*memo.generation) : nlohmann::json();
   header["sets"] = nlohmann::json::array();
@@ -99,11 +106,11 @@ void NftablesFirewall::WriteMemo(const Memo& memo) const {
     for (const auto& element : elements) body += set + "\t" + element + "\n";
   }
   state_.Ensure();
-  WriteFileAtomically(state_.root() / fmt::format("applied-{}.memo", table_),
+  WriteFileAtomically(state_.MemoPath(table_),
                       header.dump() + "\n" + body, 0600);
 }
 
-std::optional<NftablesFirewall::Memo> NftablesFirewall::TrustedMemo(const NftRuleset& desired) {
+std::optional<NftablesBackend::Memo> NftablesBackend::TrustedMemo(const NftRuleset& desired) {
   auto memo = ReadMemo();
   if (!memo || !memo->generation || memo->layout != desired.skeleton_hash) return std::nullopt;
   auto generation = ReadRulesetGeneration();
@@ -111,7 +118,7 @@ std::optional<NftablesFirewall::Memo> NftablesFirewall::TrustedMemo(const NftRul
   return memo;
 }
 
-void NftablesFirewall::RunAndRemember(const std::string& commands, const NftRuleset& desired,
+void NftablesBackend::RunAndRemember(const std::string& commands, const NftRuleset& desired,
                                       std::string fingerprint) {
   auto before = ReadRulesetGeneration();
   nft_.Run(commands);
@@ -123,11 +130,11 @@ void NftablesFirewall::RunAndRemember(const std::string& commands, const NftRule
   WriteMemo(memo);
 }
 
-std::string NftablesFirewall::Render(const DesiredState& state) {
+std::string NftablesBackend::Render(const DesiredState& state) {
   return RenderTable(RenderRuleset(state));
 }
 
-FirewallDiff NftablesFirewall::Diff(const DesiredState& state) {
+FirewallDiff NftablesBackend::Diff(const DesiredState& state) {
   NftRuleset desired = RenderRuleset(state);
   FirewallDiff diff;
   NftElements present;
@@ -148,7 +155,7 @@ FirewallDiff NftablesFirewall::Diff(const DesiredState& state) {
   return diff;
 }
 
-FirewallChange NftablesFirewall::Apply(const DesiredState& state) {
+FirewallChange NftablesBackend::Apply(const DesiredState& state) {
   NftRuleset desired = RenderRuleset(state);
   FirewallChange change;
   auto apply_changes = [&](const NftElements& present, const std::string& fingerprint) {
@@ -190,7 +197,7 @@ FirewallChange NftablesFirewall::Apply(const DesiredState& state) {
   return change;
 }
 
-void NftablesFirewall::ForgetClosed(const NftElements& removed) {
+void NftablesBackend::ForgetClosed(const NftElements& removed) {
   std::vector<std::string> closed;
   for (const char* set : {nftset::kDnat, nftset::kDnatAny})
     if (auto found = removed.find(set); found != removed.end())
@@ -198,12 +205,12 @@ void NftablesFirewall::ForgetClosed(const NftElements& removed) {
   ForgetConnections(ParseClosedMappings(closed));
 }
 
-std::vector<TrafficCounters> NftablesFirewall::ReadCounters(const DesiredState& state) {
+std::vector<TrafficCounters> NftablesBackend::ReadCounters(const DesiredState& state) {
   KernelTable kernel = ReadKernel();
   std::vector<TrafficCounters> counters;
   for (const auto& forward : state.forwards) {
     TrafficCounters total;
-    const char* set = forward.forward->listen ? nftset::kCount : nftset::kCountAny;
+    const char* set = forward.forward.listen ? nftset::kCount : nftset::kCountAny;
     for (const auto& mapping : forward.mappings) {
       auto found = kernel.counters.find(std::string(set) + "|" + MappingKey(mapping));
       if (found == kernel.counters.end()) continue;
@@ -215,9 +222,135 @@ std::vector<TrafficCounters> NftablesFirewall::ReadCounters(const DesiredState& 
   return counters;
 }
 
-bool NftablesFirewall::Down() {
+std::string NftablesBackend::Describe() const {
+  return fmt::format("table inet {}", table_);
+}
+
+bool NftablesBackend::Installed() {
+  return ReadKernelLayout().exists;
+}
+
+std::map<std::string, HostElements> BuildHostElements(const DesiredState& state) {
+  std::map<std::string, HostElements> hosts;
+  for (const auto& forward : state.forwards) {
+    if (forward.host.empty()) continue;
+    const char* set = forward.forward.listen ? nftset::kDnat : nftset::kDnatAny;
+    for (const auto& mapping : forward.mappings)
+      hosts[forward.host].elements.emplace_back(set, MappingElement(mapping));
+  }
+  return hosts;
+}
+
+std::string SerializeHostElements(const HostElements& elements) {
+  std::string text;
+  for (const auto& [set, element] : elements.elements) text += set + "\t" + element + "\n";
+  return text;
+}
+
+HostElements ParseHostElements(const std::string& text) {
+  HostElements elements;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    auto tab = line.find('\t');
+    if (tab != std::string::npos)
+      elements.elements.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+    start = end + 1;
+  }
+  return elements;
+}
+
+std::string HostElementCommands(const std::string& table, const std::vector<HostElements>& hosts,
+                                bool remove) {
+  std::map<std::string, std::vector<std::string>> by_set;
+  for (const auto& host : hosts)
+    for (const auto& [set, element] : host.elements) by_set[set].push_back(element);
+  std::string commands;
+  for (const auto& [set, elements] : by_set) {
+    std::string list;
+    for (const auto& element : elements) list += (list.empty() ? "" : ", ") + element;
+    // "add" first makes "delete" safe when the element is already gone.
+    commands += fmt::format("add element inet {} {} {{ {} }}\n", table, set, list);
+    if (remove) {
+      std::string keys;
+      for (const auto& element : elements) keys += (keys.empty() ? "" : ", ") + ElementKey(element);
+      commands += fmt::format("delete element inet {} {} {{ {} }}\n", table, set, keys);
+    }
+  }
+  return commands;
+}
+
+namespace {
+constexpr const char* kHostStateKind = "elements";
+}  // namespace
+
+void NftablesBackend::WriteHostState(const DesiredState& state) {
+  auto write_if_changed = [](const std::filesystem::path& path, const std::string& content) {
+    if (ReadFileIfExists(path) != content) WriteFileAtomically(path, content, 0600);
+  };
+  std::filesystem::create_directories(state_.HostStateDir());
+  auto hosts = BuildHostElements(state);
+  for (const auto& [host, elements] : hosts)
+    write_if_changed(state_.HostStatePath(host, kHostStateKind), SerializeHostElements(elements));
   std::error_code error;
-  std::filesystem::remove(state_.root() / fmt::format("applied-{}.memo", table_), error);
+  for (const auto& entry : std::filesystem::directory_iterator(state_.HostStateDir(), error)) {
+    std::string name = entry.path().stem().string();
+    if (entry.path().extension() == std::string(".") + kHostStateKind && !hosts.contains(name))
+      std::filesystem::remove(entry.path(), error);
+  }
+}
+
+void NftablesBackend::SetHostsActive(const std::set<std::string>& hosts, bool active) {
+  std::vector<HostElements> changed;
+  for (const auto& host : hosts) {
+    auto text = ReadFileIfExists(state_.HostStatePath(host, kHostStateKind));
+    changed.push_back(text ? ParseHostElements(*text) : HostElements{});
+  }
+  std::string commands = HostElementCommands(table_, changed, !active);
+  if (!commands.empty()) nft_.Run(commands);
+  if (!active) {
+    std::vector<std::string> closed;
+    for (const auto& host : changed)
+      for (const auto& [set, element] : host.elements) closed.push_back(element);
+    ForgetConnections(ParseClosedMappings(closed));
+  }
+}
+
+std::string NftablesBackend::EnsureShims() {
+  return LibvirtShim(nft_).Ensure();
+}
+
+bool NftablesBackend::RemoveShims() {
+  return LibvirtShim(nft_).Remove();
+}
+
+int NftablesBackend::OpenChangeEvents() {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
+  if (fd < 0) throw RuntimeFailure("cannot open a netfilter netlink socket");
+  sockaddr_nl address{};
+  address.nl_family = AF_NETLINK;
+  int group = NFNLGRP_NFTABLES;
+  int size = 1 << 20;  // a flush of a large ruleset is a burst of events
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
+    close(fd);
+    throw RuntimeFailure("cannot subscribe to nftables events");
+  }
+  return fd;
+}
+
+void NftablesBackend::DrainChangeEvents(int fd) {
+  char buffer[65536];
+  while (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+  }
+}
+
+bool NftablesBackend::Down() {
+  std::error_code error;
+  std::filesystem::remove(state_.MemoPath(table_), error);
   if (!ReadKernel().exists) return false;
   nft_.Run(RenderDeleteTable(table_));
   return true;

@@ -1,0 +1,102 @@
+// The reconciler: config -> desired state -> the firewall backend and the network providers.
+// Every front door (the CLI, the hook, watch) parses its input, calls the engine and prints
+// the report it returns; none of them names a backend or a provider.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/firewall_backend.h"
+#include "engine/network_driver.h"
+#include "engine/vm_tracking.h"
+#include "plan/desired_state.h"
+#include "state/state_dir.h"
+
+namespace virtnat {
+
+// What an operation did, for the front door to print: lines for stdout, warnings for stderr.
+struct Report {
+  std::vector<std::string> lines;
+  std::vector<std::string> warnings;
+};
+
+struct NetworkStatus {
+  Network network;
+  std::string state;  // "up", "stopped", "down: no bridge B", "degraded: ..."
+};
+
+struct ForwardStatus {
+  Forward forward;
+  // "active", "waiting for its VM", "network stopped", "not installed"
+  std::string state;
+  bool active = false;    // its packets are forwarded now
+  bool waiting = false;   // its VM does not run
+  bool counted = false;   // the backend counts it (not for stopped networks)
+  TrafficCounters counters;
+};
+
+struct StatusReport {
+  std::string firewall;  // "table inet virtnat"
+  FirewallDiff diff;
+  std::vector<NetworkStatus> networks;
+  std::vector<ForwardStatus> forwards;  // the config's order; stopped networks' last
+};
+
+struct NetworkEntry {
+  std::string name;
+  bool in_config = false;
+  std::string mode, provider, bridge;
+  std::optional<bool> active, autostart;  // when the provider knows
+};
+
+class Engine {
+ public:
+  Engine(StateDir state, std::unique_ptr<FirewallBackend> firewall, Providers providers);
+  // The backend and providers engine/choose_*.cpp pick for `config`. `libvirt_uri`: the
+  // --connect override or "".
+  static Engine For(const Config& config, const StateDir& state, const std::string& libvirt_uri);
+
+  const StateDir& state() const { return state_; }
+  FirewallBackend& firewall() { return *firewall_; }
+
+  // Everything apply does: networks, running VMs, the firewall in one transaction, the
+  // hook's index, the shims; networks `network stop` stopped are left out. The caller holds
+  // the state lock.
+  Report Reconcile(const Config& config);
+  // `virtnat apply`: starts stopped networks again, then Reconcile. Takes the lock.
+  Report Apply(const Config& config);
+  // `virtnat plan`: the rendered ruleset and what differs from the kernel.
+  std::string Render(const Config& config);
+  FirewallDiff Diff(const Config& config);
+  StatusReport Status(const Config& config);
+  Report Down(const Config& config);
+  // watch: re-creates what went missing and reinstalls what drifted; a line per repair.
+  Report Repair(const Config& config, const std::string& reason);
+
+  // `network start|stop|undefine NAME`, `network status NAME`, `network xml NAME`.
+  Report NetworkAction(const Config& config, const std::string& action, const std::string& name);
+  std::string NetworkStatusLine(const Config& config, const std::string& name);
+  std::string NetworkDefinition(const Config& config, const std::string& name);
+  std::vector<std::pair<std::string, NetworkLease>> Leases(const Config& config,
+                                                           const std::string& network);
+  std::vector<NetworkEntry> ListNetworks(const Config& config);
+
+  // watch: VMs as libvirt reports them now; DomainChanged's work.
+  RunningDomains RunningVms(const Config& config);
+  VmInventory* vms() { return providers_.vms.get(); }
+
+ private:
+  // The state of one network: "stopped" or what its driver says.
+  std::string StateOf(const Network& network, const std::set<std::string>& stopped);
+  std::vector<const Network*> NetworksOf(const Config& config, const NetworkDriver& driver) const;
+
+  StateDir state_;
+  std::unique_ptr<FirewallBackend> firewall_;
+  Providers providers_;
+};
+
+
+}  // namespace virtnat

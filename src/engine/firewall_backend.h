@@ -1,0 +1,76 @@
+// The firewall backend interface: what the engine asks of whatever installs virtnat's rules.
+// nftables (backends/nftables/) is the implementation; engine/choose_backend.cpp is the one
+// place that picks it. Backends consume the backend-neutral DesiredState and keep their own
+// words (tables, chains, elements) to themselves.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "plan/desired_state.h"
+
+namespace virtnat {
+
+struct FirewallDiff {
+  bool table_missing = false;
+  bool layout_differs = false;      // chains/rules/sets differ: apply replaces the table
+  std::vector<std::string> to_add;  // "set: element" lines
+  std::vector<std::string> to_remove;
+  bool InSync() const {
+    return !table_missing && !layout_differs && to_add.empty() && to_remove.empty();
+  }
+  // What differs, in a few words: "table missing", "chains or rules changed",
+  // "2 elements missing, 1 extra"; "in sync" when nothing does.
+  std::string Summary() const;
+};
+
+struct FirewallChange {
+  bool replaced = false;  // the whole table was (re)created
+  std::size_t added = 0;
+  std::size_t removed = 0;
+  bool Changed() const { return replaced || added > 0 || removed > 0; }
+};
+
+struct TrafficCounters {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+};
+
+class FirewallBackend {
+ public:
+  virtual ~FirewallBackend() = default;
+
+  // What the backend installs, named for people: "table inet virtnat".
+  virtual std::string Describe() const = 0;
+  // The whole ruleset as the backend would install it, for `virtnat plan`.
+  virtual std::string Render(const DesiredState& state) = 0;
+  virtual FirewallDiff Diff(const DesiredState& state) = 0;
+  // Installs the desired state atomically, changing only what differs.
+  virtual FirewallChange Apply(const DesiredState& state) = 0;
+  // Counters of each forward of `state`, in the same order.
+  virtual std::vector<TrafficCounters> ReadCounters(const DesiredState& state) = 0;
+  // Removes everything this backend installed in its own ruleset. False if nothing was there.
+  virtual bool Down() = 0;
+  virtual bool Installed() = 0;
+
+  // The hook's fast path: apply precomputes each host's part of the ruleset into the state
+  // folder, so that a VM start or stop switches exactly that host's forwards without the
+  // config. Switching off also ends the tracked connections of those forwards.
+  virtual void WriteHostState(const DesiredState& state) = 0;
+  virtual void SetHostsActive(const std::set<std::string>& hosts, bool active) = 0;
+
+  // Rules virtnat keeps in other tools' rulesets so that its forwards pass their rejects (the
+  // libvirt shim). Ensure returns what it did ("" when all was in place).
+  virtual std::string EnsureShims() = 0;
+  virtual std::string DescribeShims() const = 0;  // "the libvirt shim"
+  virtual bool RemoveShims() = 0;
+
+  // A descriptor that becomes readable when anyone changes the kernel's ruleset (for watch);
+  // the caller drains it with DrainChangeEvents and closes it.
+  virtual int OpenChangeEvents() = 0;
+  virtual void DrainChangeEvents(int fd) = 0;
+};
+
+}  // namespace virtnat
