@@ -18,8 +18,8 @@ NetworkDriver& Providers::For(const Network& network) const {
 
 Providers ChooseProviders(const Config& config, const std::string& libvirt_uri) {
   Providers providers;
-  auto session =
-      std::make_shared<LibvirtSession>(libvirt_uri.empty() ? config.settings.libvirt_uri : libvirt_uri);
+  auto session = std::make_shared<LibvirtSession>(libvirt_uri.empty() ? config.settings.libvirt_uri
+                                                                      : libvirt_uri);
   providers.drivers.emplace_back(NetworkProvider::kExternal, std::make_unique<ExternalDriver>());
   providers.drivers.emplace_back(NetworkProvider::kStandalone,
                                  std::make_unique<StandaloneDriver>());

@@ -128,9 +128,8 @@ StatusReport Engine::Status(const Config& whole_config) {
     std::string state = report.diff.table_missing ? "not installed"
                         : forward.active          ? "active"
                                                   : "waiting for its VM";
-    report.forwards.push_back({forward.forward, state,
-                               forward.active && !report.diff.table_missing, !forward.active,
-                               true, counters[i]});
+    report.forwards.push_back({forward.forward, state, forward.active && !report.diff.table_missing,
+                               !forward.active, true, counters[i]});
   }
   for (const auto& forward : whole_config.forwards)
     if (stopped.contains(forward.network))
@@ -269,8 +268,13 @@ std::vector<NetworkEntry> Engine::ListNetworks(const Config& config) {
     }
   std::vector<NetworkEntry> entries;
   for (const auto& network : config.networks) {
-    NetworkEntry entry{network.name, true, ToString(network.mode), ToString(network.provider),
-                       network.bridge, std::nullopt, std::nullopt};
+    NetworkEntry entry{network.name,
+                       true,
+                       ToString(network.mode),
+                       ToString(network.provider),
+                       network.bridge,
+                       std::nullopt,
+                       std::nullopt};
     for (const auto& have : known)
       if (have.name == network.name) {
         entry.active = have.active;

@@ -32,9 +32,9 @@ struct ForwardStatus {
   Forward forward;
   // "active", "waiting for its VM", "network stopped", "not installed"
   std::string state;
-  bool active = false;    // its packets are forwarded now
-  bool waiting = false;   // its VM does not run
-  bool counted = false;   // the backend counts it (not for stopped networks)
+  bool active = false;   // its packets are forwarded now
+  bool waiting = false;  // its VM does not run
+  bool counted = false;  // the backend counts it (not for stopped networks)
   TrafficCounters counters;
 };
 
@@ -97,6 +97,5 @@ class Engine {
   std::unique_ptr<FirewallBackend> firewall_;
   Providers providers_;
 };
-
 
 }  // namespace virtnat

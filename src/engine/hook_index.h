@@ -17,9 +17,9 @@ namespace virtnat {
 
 struct HookIndex {
   std::string ruleset_name = "virtnat";
-  bool follow_vms = false;                       // vm_lifecycle = "libvirt"
-  bool strict = false;                           // settings.strict_hook
-  bool shim = false;                             // some network's firewall is its provider's
+  bool follow_vms = false;  // vm_lifecycle = "libvirt"
+  bool strict = false;      // settings.strict_hook
+  bool shim = false;        // some network's firewall is its provider's
   HostMacs host_macs;
 };
 

@@ -10,13 +10,13 @@
 #include <iterator>
 
 #include "base/errors.h"
+#include "base/files.h"
 #include "engine/choose_backend.h"
-#include "engine/vm_tracking.h"
 #include "engine/hook_index.h"
+#include "engine/vm_tracking.h"
 #include "providers/libvirt/domain_xml.h"
 #include "providers/libvirt/network_xml.h"
 #include "providers/standalone/host_bridge.h"
-#include "base/files.h"
 
 namespace virtnat {
 namespace {

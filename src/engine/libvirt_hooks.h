@@ -55,5 +55,4 @@ NetworkHookDecision DecideNetworkHook(const HookCall& call, const std::string& n
 // at `start begin` (libvirt then refuses to start the network and shows the hook's message).
 int RunNetworkHook(const StateDir& state, const HookCall& call, std::istream& network_xml);
 
-
 }  // namespace virtnat

@@ -159,8 +159,7 @@ class Watcher : public VmEventSink {
                                config_->forwards.size()));
     } catch (const std::exception& error) {
       if (!config_) throw;
-      virtnat::Log(
-          fmt::format("config not reloaded, keeping the previous one: {}", error.what()));
+      virtnat::Log(fmt::format("config not reloaded, keeping the previous one: {}", error.what()));
       return;
     }
     // What domain events (and the hook, when installed) turn on and off: this config's hosts.

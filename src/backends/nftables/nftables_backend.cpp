@@ -1,18 +1,17 @@
 #include "backends/nftables/nftables_backend.h"
 
 #include <fmt/format.h>
-
-#include <algorithm>
-
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "backends/nftables/conntrack.h"
 #include "backends/nftables/libvirt_shim.h"
-#include "base/errors.h"
 #include "backends/nftables/ruleset_generation.h"
+#include "base/errors.h"
 #include "base/files.h"
 
 namespace virtnat {
@@ -59,7 +58,7 @@ KernelTable NftablesBackend::ReadKernel() {
 }
 
 bool NftablesBackend::LayoutMatches(const KernelTable& kernel, const NftRuleset& desired,
-                                     const std::optional<Memo>& memo) const {
+                                    const std::optional<Memo>& memo) const {
   return kernel.exists && memo && memo->layout == desired.skeleton_hash &&
          !memo->fingerprint.empty() && memo->fingerprint == kernel.fingerprint;
 }
@@ -106,8 +105,7 @@ void NftablesBackend::WriteMemo(const Memo& memo) const {
     for (const auto& element : elements) body += set + "\t" + element + "\n";
   }
   state_.Ensure();
-  WriteFileAtomically(state_.MemoPath(table_),
-                      header.dump() + "\n" + body, 0600);
+  WriteFileAtomically(state_.MemoPath(table_), header.dump() + "\n" + body, 0600);
 }
 
 std::optional<NftablesBackend::Memo> NftablesBackend::TrustedMemo(const NftRuleset& desired) {
@@ -119,7 +117,7 @@ std::optional<NftablesBackend::Memo> NftablesBackend::TrustedMemo(const NftRules
 }
 
 void NftablesBackend::RunAndRemember(const std::string& commands, const NftRuleset& desired,
-                                      std::string fingerprint) {
+                                     std::string fingerprint) {
   auto before = ReadRulesetGeneration();
   nft_.Run(commands);
   auto after = ReadRulesetGeneration();

@@ -40,8 +40,7 @@ std::string ExternalDriver::Status(const Network& network) {
 
 std::string ExternalDriver::Definition(const Network& network) {
   throw BadInput(fmt::format(
-      "virtnat: network '{}' has provider external: virtnat defines nothing for it",
-      network.name));
+      "virtnat: network '{}' has provider external: virtnat defines nothing for it", network.name));
 }
 
 }  // namespace virtnat

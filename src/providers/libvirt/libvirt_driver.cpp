@@ -119,10 +119,10 @@ std::vector<std::string> LibvirtDriver::Warnings(const Config& config) {
   for (const auto& network : config.networks)
     if (network.provider == NetworkProvider::kLibvirt && network.define &&
         network.mode == NetworkMode::kBridged)
-      warnings.push_back(fmt::format(
-          "network {}: {} is not installed, so after a reboot libvirt starts {} "
-          "without its bridge {} and its VMs fail; run `virtnat hook install`",
-          network.name, kNetworkHookPath, network.name, network.bridge));
+      warnings.push_back(
+          fmt::format("network {}: {} is not installed, so after a reboot libvirt starts {} "
+                      "without its bridge {} and its VMs fail; run `virtnat hook install`",
+                      network.name, kNetworkHookPath, network.name, network.bridge));
   return warnings;
 }
 
@@ -182,9 +182,9 @@ void LibvirtVmInventory::Follow(VmEventSink& sink, const std::atomic<bool>& stop
     if (!connection) {
       // Once per outage, not every retry.
       if (!said_unreachable)
-        sink.Log(fmt::format(
-            "cannot connect to {} ({}); retrying every 2 s, nftables repairs go on", uri,
-            LastLibvirtError()));
+        sink.Log(
+            fmt::format("cannot connect to {} ({}); retrying every 2 s, nftables repairs go on",
+                        uri, LastLibvirtError()));
       said_unreachable = true;
       for (int i = 0; i < 20 && !stop; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -192,9 +192,9 @@ void LibvirtVmInventory::Follow(VmEventSink& sink, const std::atomic<bool>& stop
     }
     said_unreachable = false;
     sink.Log(fmt::format("connected to {}", uri));
-    int domain_callback = virConnectDomainEventRegisterAny(
-        connection, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(OnDomainEvent),
-        &sink, nullptr);
+    int domain_callback =
+        virConnectDomainEventRegisterAny(connection, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(OnDomainEvent), &sink, nullptr);
     int network_callback = virConnectNetworkEventRegisterAny(
         connection, nullptr, VIR_NETWORK_EVENT_ID_LIFECYCLE,
         VIR_NETWORK_EVENT_CALLBACK(OnNetworkEvent), &sink, nullptr);

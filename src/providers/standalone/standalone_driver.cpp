@@ -12,8 +12,7 @@ std::vector<std::string> StandaloneDriver::Realise(const Config&,
                                                    const std::vector<const Network*>& networks) {
   std::vector<std::string> lines;
   for (const Network* network : networks)
-    for (auto& line :
-         StartStandaloneNetwork(*network, paths_, StandaloneNeedsForwarding(*network)))
+    for (auto& line : StartStandaloneNetwork(*network, paths_, StandaloneNeedsForwarding(*network)))
       lines.push_back(std::move(line));
   return lines;
 }
@@ -40,12 +39,12 @@ std::vector<std::string> StandaloneDriver::Stop(const Network& network, bool und
 
 std::string StandaloneDriver::Status(const Network& network) {
   StandaloneStatus status = GetStandaloneStatus(network, paths_);
-  return fmt::format(
-      "network {}: bridge {} {}{}, {} {}, dnsmasq {}", network.name, status.bridge,
-      status.bridge_exists ? (status.bridge_up ? "up" : "down") : "absent",
-      status.bridge_mac ? " (MAC " + status.bridge_mac->ToString() + ")" : "", status.dummy_nic,
-      status.dummy_nic_exists ? "present" : "absent",
-      status.dnsmasq_pid ? "running (pid " + std::to_string(*status.dnsmasq_pid) + ")"
+  return fmt::format("network {}: bridge {} {}{}, {} {}, dnsmasq {}", network.name, status.bridge,
+                     status.bridge_exists ? (status.bridge_up ? "up" : "down") : "absent",
+                     status.bridge_mac ? " (MAC " + status.bridge_mac->ToString() + ")" : "",
+                     status.dummy_nic, status.dummy_nic_exists ? "present" : "absent",
+                     status.dnsmasq_pid
+                         ? "running (pid " + std::to_string(*status.dnsmasq_pid) + ")"
                          : std::string("not running"));
 }
 
