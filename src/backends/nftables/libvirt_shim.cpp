@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "base/errors.h"
 #include "backends/nftables/nftables.h"
+#include "base/errors.h"
 #include "base/process.h"
 
 namespace virtnat {
@@ -59,7 +59,22 @@ bool IptablesShimFirst() {
   return listing.output.substr(first_rule, end - first_rule).find(kShimTag) != std::string::npos;
 }
 
+std::string NftShimRule() {
+  return fmt::format(
+      "insert rule ip libvirt_network guest_input ct status dnat counter accept comment \"{}\"\n",
+      LibvirtShim::kComment);
+}
+
 }  // namespace
+
+std::string RenderLibvirtShim() {
+  std::string iptables;
+  for (const auto& arg : IptablesRule("-I", true)) iptables += (iptables.empty() ? "" : " ") + arg;
+  return fmt::format(
+      "# libvirt's nftables backend (libvirt 10.4+)\n{}"
+      "# libvirt's iptables backend\n{}\n",
+      NftShimRule(), iptables);
+}
 
 LibvirtFirewallBackend LibvirtShim::Detect() {
   if (nft_.ListJson(kNftChain)) return LibvirtFirewallBackend::kNftables;
@@ -87,10 +102,7 @@ std::string LibvirtShim::Ensure() {
       std::string commands;
       for (long long handle : chain.shim_handles)
         commands += fmt::format("delete rule ip libvirt_network guest_input handle {}\n", handle);
-      commands += fmt::format(
-          "insert rule ip libvirt_network guest_input ct status dnat counter accept comment "
-          "\"{}\"\n",
-          kComment);
+      commands += NftShimRule();
       nft_.Run(commands);  // one transaction: never a moment without the shim
       return chain.shim_handles.empty()
                  ? "added the shim rule to libvirt's chain ip libvirt_network guest_input"

@@ -10,6 +10,11 @@ namespace virtnat {
 
 class Nftables;
 
+// The shim as it is installed, for each of libvirt's firewall backends: the nft rule inserted
+// at the top of `ip libvirt_network guest_input`, and the iptables rule inserted first in
+// LIBVIRT_FWI (pure, for `plan`-like output and the golden files).
+std::string RenderLibvirtShim();
+
 enum class LibvirtFirewallBackend { kNone, kIptables, kNftables };
 
 class LibvirtShim {

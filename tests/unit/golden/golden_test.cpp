@@ -7,7 +7,7 @@
 //   dnsmasq-NETWORK.conf        each standalone network virtnat runs dnsmasq for: dnsmasq.conf,
 //   dnsmasq-NETWORK.hosts       its dhcp-hostsfile
 //   dnsmasq-NETWORK.addnhosts   and its addn-hosts file
-//   shim.nft                    the libvirt shim rule (see RenderShim: not rendered yet)
+//   shim.nft                    the shim rule in libvirt's chain, when a network needs it
 // The test renders each folder's config and compares byte for byte; a file that nothing renders
 // any more is an error too. VIRTNAT_GOLDEN_UPDATE=1 rewrites the files instead (`make golden`),
 // for a diff to review. Pure: only render functions, no kernel, no libvirt, no files but these.
@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/nftables/libvirt_shim.h"
 #include "backends/nftables/nft_ruleset.h"
 #include "config/config_loader.h"
 #include "plan/desired_state.h"
@@ -80,11 +81,10 @@ std::optional<DnsmasqArtifacts> RenderDnsmasq(const Network& network) {
 }
 
 // shim.nft: the rule virtnat keeps in libvirt's chain when a network's firewall is libvirt's
-// (define = false, libvirt_forward = "nat"). No pure function renders it today:
-// LibvirtShim::Ensure (backends/nftables/libvirt_shim.cpp) builds the rule text inline and runs
-// it. When one exists, return its text here for configs that need the shim.
-std::optional<std::string> RenderShim(const Config& /*config*/) {
-  return std::nullopt;
+// (define = false, libvirt_forward = "nat"), for each of libvirt's firewall backends.
+std::optional<std::string> RenderShim(const Config& config) {
+  if (!config.DelegatesFirewall()) return std::nullopt;
+  return RenderLibvirtShim();
 }
 
 // ---------------------------------------------------------------------------------------------
