@@ -16,7 +16,7 @@
 #                                   inside the lab, e.g. a test's config folder over /etc/virtnat
 #   lab/libvirt.sh hooks-dir        the hooks folder as libvirtd sees it (/etc/libvirt/hooks)
 #   lab/libvirt.sh state-dir        the state folder on the outside (private copies, pids)
-#   lab/libvirt.sh domain-xml NAME MAC BRIDGE|network:NETNAME
+#   lab/libvirt.sh domain-xml NAME MAC BRIDGE|network:NETNAME [OPTIONS]   (see domain_xml)
 #                                   a minimal domain: type qemu, 64 MiB, no disk, one NIC
 #
 # LAB_PREFIX (default vnlab) as for lab.sh; the state lives in /tmp/${LAB_PREFIX}-libvirt
@@ -404,8 +404,15 @@ xml_escape() {
   printf '%s' "$s"
 }
 
+# domain_xml NAME MAC BRIDGE|network:NETNAME [--kernel K --initrd I --cmdline C]
+#            [--memory MIB] [--type qemu|kvm] [--console FILE] [--command-socket PATH]
+# The one domain template of the lab. Without --kernel: no disk and no option ROM (this
+# Debian has no iPXE ROMs), so SeaBIOS finds nothing to boot and idles, which is all the
+# harness tests need; the serial port goes to a file in the private /var/log/libvirt. With
+# --kernel (the guest image of tests/lab/guest_lib.sh): a direct kernel boot that powers off
+# for good, a console file and, with --command-socket, a second serial port for commands.
 domain_xml() {
-  [ $# -eq 3 ] || die "usage: libvirt.sh domain-xml NAME MAC BRIDGE|network:NETNAME"
+  [ $# -ge 3 ] || die "usage: libvirt.sh domain-xml NAME MAC BRIDGE|network:NETNAME [OPTIONS]"
   local name mac target iface
   name=$(xml_escape "$1")
   mac=$(xml_escape "$2")
@@ -422,21 +429,51 @@ domain_xml() {
       <source bridge='$target'/>"
       ;;
   esac
-  # No disk and no option ROM (this Debian has no iPXE ROMs): SeaBIOS finds nothing to
-  # boot and idles, which is all the tests need. The serial port goes to a file in the
-  # private /var/log/libvirt.
+  shift 3
+  local kernel="" initrd="" cmdline="" memory=64 type=qemu socket=""
+  local console="/var/log/libvirt/qemu/$name-serial.log"
+  while [ $# -gt 0 ]; do
+    [ $# -ge 2 ] || die "domain-xml: $1 needs a value"
+    case "$1" in
+      --kernel) kernel=$(xml_escape "$2") ;;
+      --initrd) initrd=$(xml_escape "$2") ;;
+      --cmdline) cmdline=$(xml_escape "$2") ;;
+      --memory) memory=$(xml_escape "$2") ;;
+      --type) type=$(xml_escape "$2") ;;
+      --console) console=$(xml_escape "$2") ;;
+      --command-socket) socket=$(xml_escape "$2") ;;
+      *) die "domain-xml: unknown option $1" ;;
+    esac
+    shift 2
+  done
+  local boot="    <boot dev='hd'/>" on_reboot=restart features="" command_serial=""
+  if [ -n "$kernel" ]; then
+    boot="    <kernel>$kernel</kernel>
+    <initrd>$initrd</initrd>
+    <cmdline>$cmdline</cmdline>"
+    on_reboot=destroy
+    features="
+  <features>
+    <acpi/>
+  </features>"
+  fi
+  [ -z "$socket" ] || command_serial="
+    <serial type='unix'>
+      <source mode='bind' path='$socket'/>
+      <target port='1'/>
+    </serial>"
   cat <<EOF
-<domain type='qemu'>
+<domain type='$type'>
   <name>$name</name>
-  <memory unit='MiB'>64</memory>
-  <currentMemory unit='MiB'>64</currentMemory>
+  <memory unit='MiB'>$memory</memory>
+  <currentMemory unit='MiB'>$memory</currentMemory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
-    <boot dev='hd'/>
-  </os>
+$boot
+  </os>$features
   <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
+  <on_reboot>$on_reboot</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
@@ -446,9 +483,9 @@ domain_xml() {
       <rom enabled='no'/>
     </interface>
     <serial type='file'>
-      <source path='/var/log/libvirt/qemu/$name-serial.log'/>
+      <source path='$console'/>
       <target port='0'/>
-    </serial>
+    </serial>$command_serial
     <controller type='usb' model='none'/>
     <video>
       <model type='none'/>

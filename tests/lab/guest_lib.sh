@@ -56,56 +56,14 @@ vg_prepare() {
 vg_console_file() { echo "$LV_WORK/$1.console"; }
 vg_socket() { echo "$LV_WORK/$1.cmd"; }
 
-# vg_domain_xml NAME MAC BRIDGE|network:NETNAME [EXTRA_CMDLINE]: the domain on stdout.
+# vg_domain_xml NAME MAC BRIDGE|network:NETNAME [EXTRA_CMDLINE]: the domain on stdout (the
+# lab's one domain template, booting the guest image's kernel).
 vg_domain_xml() {
-  local name=$1 mac=$2 target=$3 extra=${4:-} iface
-  case "$target" in
-    network:*) iface="<interface type='network'>
-      <source network='${target#network:}'/>" ;;
-    *) iface="<interface type='bridge'>
-      <source bridge='$target'/>" ;;
-  esac
-  cat <<EOF
-<domain type='$VG_VIRT'>
-  <name>$name</name>
-  <memory unit='MiB'>$VG_MEMORY_MIB</memory>
-  <currentMemory unit='MiB'>$VG_MEMORY_MIB</currentMemory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$VG_KERNEL</kernel>
-    <initrd>$VG_INITRD</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 vnguest.name=$name${extra:+ $extra}</cmdline>
-  </os>
-  <features>
-    <acpi/>
-  </features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    $iface
-      <mac address='$mac'/>
-      <model type='virtio'/>
-      <rom enabled='no'/>
-    </interface>
-    <serial type='file'>
-      <source path='$(vg_console_file "$name")'/>
-      <target port='0'/>
-    </serial>
-    <serial type='unix'>
-      <source mode='bind' path='$(vg_socket "$name")'/>
-      <target port='1'/>
-    </serial>
-    <controller type='usb' model='none'/>
-    <video>
-      <model type='none'/>
-    </video>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+  local name=$1 mac=$2 target=$3 extra=${4:-}
+  lv_domain_xml "$name" "$mac" "$target" --type "$VG_VIRT" --memory "$VG_MEMORY_MIB" \
+    --kernel "$VG_KERNEL" --initrd "$VG_INITRD" \
+    --cmdline "console=ttyS0 quiet panic=-1 vnguest.name=$name${extra:+ $extra}" \
+    --console "$(vg_console_file "$name")" --command-socket "$(vg_socket "$name")"
 }
 
 # vg_define NAME MAC BRIDGE|network:NETNAME [EXTRA_CMDLINE]

@@ -163,7 +163,7 @@ lv_restart() {
 lv_hooks_dir() { echo "$LV_STATE/etc/hooks"; }
 lv_hooks_dir_inside() { bash "$LV_SH" hooks-dir; }
 
-# lv_domain_xml NAME MAC BRIDGE|network:NETNAME: the minimal domain XML on stdout.
+# lv_domain_xml NAME MAC BRIDGE|network:NETNAME [OPTIONS]: the lab's domain XML on stdout.
 lv_domain_xml() { bash "$LV_SH" domain-xml "$@"; }
 
 # lv_define_domain NAME MAC BRIDGE|network:NETNAME: define it (not started).
