@@ -3,8 +3,8 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test unit-test lab-test sanitize demo lab-up lab-down format clean fuzz fuzz-smoke bench
-.PHONY: install deb package-test
+.PHONY: all deps build test unit-test web-test lab-test sanitize demo lab-up lab-down format clean fuzz fuzz-smoke bench
+.PHONY: install deb deb12 deb13 package-test check-builds golden
 
 all: build
 
@@ -24,6 +24,10 @@ test: deps build sanitize
 	cd $(BUILD) && ctest --output-on-failure
 	$(MAKE) package-test
 	$(MAKE) fuzz-smoke
+
+# The web console's browser test alone (also in `make test` as the ctest test web_console).
+web-test: build
+	bash tests/web/run.sh $(BUILD)
 
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

@@ -240,6 +240,14 @@ int main(int argc, char** argv) {
   leases->footer("Example:\n  virtnat leases nat_bridge --json");
   leases->callback([&] { run = [&] { return CommandLeases(options, leases_network); }; });
 
+  CLI::App* vm = app.add_subcommand("vm", "libvirt's VMs and their network interfaces");
+  vm->require_subcommand(1);
+  CLI::App* vm_list = vm->add_subcommand(
+      "list", "every VM with its interfaces: type, model, MAC, IP (leases), source, host");
+  vm_list->add_flag("--json", options.json, "machine-readable output");
+  vm_list->footer("Example:\n  virtnat vm list --json");
+  vm_list->callback([&] { run = [&] { return CommandVmList(options); }; });
+
   CLI::App* hook = app.add_subcommand("hook", "the libvirt hook: install, uninstall, run");
   hook->require_subcommand(1);
   std::string hooks_dir = kLibvirtHooksDir;

@@ -25,7 +25,8 @@ Providers ChooseProviders(const Config& config, const std::string& libvirt_uri) 
                                  std::make_unique<StandaloneDriver>());
   providers.drivers.emplace_back(NetworkProvider::kLibvirt,
                                  std::make_unique<LibvirtDriver>(session));
-  if (LibvirtFollowsVms(config)) providers.vms = std::make_unique<LibvirtVmInventory>(session);
+  providers.vms = std::make_unique<LibvirtVmInventory>(session);
+  providers.follow_vms = LibvirtFollowsVms(config);
   return providers;
 }
 

@@ -6,6 +6,7 @@
 #include "base/files.h"
 #include "engine/choose_backend.h"
 #include "engine/hook_index.h"
+#include "plan/vm_hosts.h"
 
 namespace virtnat {
 
@@ -88,9 +89,30 @@ FirewallDiff Engine::Diff(const Config& config) {
   return firewall_->Diff(BuildDesiredState(config, state_.ReadRunningHosts()));
 }
 
-RunningDomains Engine::RunningVms(const Config& config) {
+std::vector<VmInfo> Engine::ListVms(const Config& config) {
   if (!providers_.vms) return {};
-  return providers_.vms->Running(config);
+  std::vector<VmInfo> vms = providers_.vms->List();
+  // Interfaces on a network whose leases the inventory does not know (a standalone network's
+  // own dnsmasq): the network's provider tells.
+  for (const auto& network : config.networks) {
+    std::optional<std::vector<NetworkLease>> leases;
+    for (auto& vm : vms)
+      for (auto& nic : vm.interfaces) {
+        if (!vm.active || !nic.addresses.empty() || nic.bridge.empty() ||
+            nic.bridge != network.bridge)
+          continue;
+        if (!leases) try {
+            leases = providers_.For(network).Leases(network);
+          } catch (const RuntimeFailure&) {
+            leases.emplace();
+          }
+        auto mac = MacAddress::Parse(nic.mac);
+        for (const auto& lease : *leases)
+          if (mac && MacAddress::Parse(lease.mac) == mac) nic.addresses.push_back(lease.address);
+      }
+  }
+  for (auto& vm : vms) MatchConfigHosts(config, vm.name, vm.interfaces);
+  return vms;
 }
 
 std::string Engine::StateOf(const Network& network, const std::set<std::string>& stopped) {

@@ -84,9 +84,11 @@ class Engine {
                                                            const std::string& network);
   std::vector<NetworkEntry> ListNetworks(const Config& config);
 
-  // watch: VMs as libvirt reports them now; DomainChanged's work.
-  RunningDomains RunningVms(const Config& config);
-  VmInventory* vms() { return providers_.vms.get(); }
+  // `vm list`: every VM with its interfaces, their addresses (the providers' leases) and the
+  // config's host each is.
+  std::vector<VmInfo> ListVms(const Config& config);
+  // watch: the inventory whose events it follows (null when the config follows no VMs).
+  VmInventory* vms_to_follow() { return providers_.follow_vms ? providers_.vms.get() : nullptr; }
 
  private:
   // The state of one network: "stopped" or what its driver says.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/vm.h"
 
 namespace virtnat {
 
@@ -85,6 +86,9 @@ class VmInventory {
   virtual ~VmInventory() = default;
   // The running VMs and the hosts each stands for. Throws RuntimeFailure when unreachable.
   virtual RunningDomains Running(const Config& config) = 0;
+  // Every VM, running or not, with its interfaces (addresses from the provider's leases where
+  // it knows them; no hosts). Throws RuntimeFailure when unreachable.
+  virtual std::vector<VmInfo> List() = 0;
   // Follows VM and network events, reconnecting after outages, until `stop`.
   virtual void Follow(VmEventSink& sink, const std::atomic<bool>& stop) = 0;
 };
@@ -93,7 +97,8 @@ class VmInventory {
 struct Providers {
   // In the order apply realises them.
   std::vector<std::pair<NetworkProvider, std::unique_ptr<NetworkDriver>>> drivers;
-  std::unique_ptr<VmInventory> vms;  // null when the config follows no VMs and has none
+  std::unique_ptr<VmInventory> vms;
+  bool follow_vms = false;  // the config's forwards follow VMs, or it has networks of theirs
 
   NetworkDriver& For(const Network& network) const;
 };

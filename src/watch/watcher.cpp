@@ -53,7 +53,7 @@ class Watcher : public VmEventSink {
     int events = engine.firewall().OpenChangeEvents();
     // VMs are followed through the inventory of the engine chosen at start.
     std::thread vm_thread([this, &engine] {
-      if (VmInventory* vms = engine.vms()) {
+      if (VmInventory* vms = engine.vms_to_follow()) {
         inventory_ = vms;
         vms->Follow(*this, stop_requested);
       }

@@ -11,6 +11,7 @@
 #include "base/errors.h"
 #include "providers/external/external_driver.h"
 #include "providers/libvirt/domain_events.h"
+#include "providers/libvirt/domain_interfaces.h"
 #include "providers/libvirt/domain_xml.h"
 #include "providers/libvirt/network_manager.h"
 #include "providers/libvirt/network_xml.h"
@@ -132,6 +133,10 @@ RunningDomains LibvirtVmInventory::Running(const Config& config) {
     return RunningDomainsFromLibvirt(client, config);
   }
   return RunningDomainsFromLibvirt(session_->Client(), config);
+}
+
+std::vector<VmInfo> LibvirtVmInventory::List() {
+  return ReadDomainInterfaces(session_->uri());
 }
 
 namespace {

@@ -54,6 +54,7 @@ class LibvirtVmInventory : public VmInventory {
   explicit LibvirtVmInventory(std::shared_ptr<LibvirtSession> session)
       : session_(std::move(session)) {}
   RunningDomains Running(const Config& config) override;
+  std::vector<VmInfo> List() override;
   void Follow(VmEventSink& sink, const std::atomic<bool>& stop) override;
 
  private:

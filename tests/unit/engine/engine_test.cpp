@@ -138,6 +138,7 @@ class FakeVms : public VmInventory {
     if (unreachable) throw RuntimeFailure("cannot connect to libvirt");
     return running;
   }
+  std::vector<VmInfo> List() override { return {}; }
   void Follow(VmEventSink&, const std::atomic<bool>&) override {}
   RunningDomains running;
   bool unreachable = false;
