@@ -19,7 +19,10 @@ void MatchConfigHosts(const Config& config, const std::string& domain_name,
     if (!nic.host.empty() && nic.host == domain_name) named_matched = true;
   }
   if (named_matched) return;
-  auto [network, host] = config.FindHost(domain_name);
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  const auto found = config.FindHost(domain_name);
+  const Network* network = found.first;
+  const Host* host = found.second;
   if (!host) return;
   auto on_network = [&](const VmInterface& nic) {
     return (nic.type == "network" && nic.source == network->name) ||
