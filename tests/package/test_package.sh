@@ -235,7 +235,7 @@ if [ -n "$BUILD_DIR" ]; then
     check "uninstall from source (README)" in_root bash -c "
       virtnat down && virtnat hook uninstall &&
       xargs rm -f < '$BUILD_DIR/install_manifest.txt' &&
-      rm -rf /etc/virtnat /run/virtnat /usr/local/share/doc/virtnat"
+      rm -rf /etc/virtnat /run/virtnat /usr/local/share/doc/virtnat /usr/local/share/cockpit/virtnat"
     virtnat_paths >"$MNT/files/paths-after-source"
     check_same "uninstall from source: no path named *virtnat* is left" \
       "$MNT/files/paths-before" "$MNT/files/paths-after-source"
