@@ -170,6 +170,70 @@ std::optional<Enum> ParseChoice(TableReader& reader, std::string_view key,
   return std::nullopt;
 }
 
+// One OVSDB remote as ovn-nbctl takes it: unix:/ABSOLUTE/PATH, tcp:IP:PORT or ssl:IP:PORT
+// (an IPv6 address in brackets).
+bool IsValidOvsdbRemote(std::string_view remote) {
+  if (remote.starts_with("unix:")) return remote.size() > 6 && remote[5] == '/';
+  if (!remote.starts_with("tcp:") && !remote.starts_with("ssl:")) return false;
+  std::string_view rest = remote.substr(4);
+  auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  auto parsed = ParsePortRange(port);
+  if (!parsed || parsed->first != parsed->last) return false;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    for (char c : host.substr(1, host.size() - 2))
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    return true;
+  }
+  return Ipv4Address::Parse(host).has_value();
+}
+
+// provider ovn: ovn_northbound (a comma-separated list of remotes, as for a clustered
+// database), ovn_southbound, and the files an ssl: remote needs.
+void ParseFleetSettings(TableReader& reader, FleetSettings& fleet, Diagnostics& diagnostics) {
+  bool uses_ssl = false;
+  for (const char* key : {"ovn_northbound", "ovn_southbound"}) {
+    auto remotes = reader.String(key);
+    if (!remotes) continue;
+    (std::string_view(key) == "ovn_northbound" ? fleet.northbound : fleet.southbound) = *remotes;
+    bool ok = !remotes->empty();
+    std::string_view rest = *remotes;
+    while (ok) {
+      auto comma = rest.find(',');
+      std::string_view remote = rest.substr(0, comma);
+      ok = IsValidOvsdbRemote(remote);
+      uses_ssl = uses_ssl || remote.starts_with("ssl:");
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+    if (!ok)
+      diagnostics.Error(reader.Where(key),
+                        fmt::format("'{}' is not an OVSDB remote like unix:/run/ovn/ovnnb_db.sock, "
+                                    "tcp:192.0.2.10:6641 or ssl:192.0.2.10:6641",
+                                    *remotes));
+  }
+  for (auto [key, value] : {std::pair{"ovn_ssl_private_key", &fleet.ssl_private_key},
+                            {"ovn_ssl_certificate", &fleet.ssl_certificate},
+                            {"ovn_ssl_ca_cert", &fleet.ssl_ca_cert}}) {
+    auto path = reader.String(key);
+    if (path) {
+      *value = *path;
+      if (path->empty() || (*path)[0] != '/')
+        diagnostics.Error(reader.Where(key),
+                          fmt::format("'{}' is not an absolute file path", *path));
+      else if (!uses_ssl)
+        diagnostics.Error(reader.Where(key),
+                          "only an ssl: ovn_northbound or ovn_southbound needs the ssl files");
+    } else if (uses_ssl) {
+      diagnostics.Error(reader.WhereTable(),
+                        fmt::format("missing key '{}' (an ssl: remote needs ovn_ssl_private_key, "
+                                    "ovn_ssl_certificate and ovn_ssl_ca_cert)",
+                                    key));
+    }
+  }
+}
+
 void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnostics) {
   if (auto table = reader.String("table")) {
     settings.ruleset_name = *table;
@@ -204,6 +268,7 @@ void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnos
                         fmt::format("'{}' is not a libvirt URI like qemu:///system", *uri));
   }
   if (auto strict = reader.Bool("strict_hook")) settings.strict_hook = *strict;
+  ParseFleetSettings(reader, settings.fleet, diagnostics);
   reader.ReportUnknownKeys();
 }
 
@@ -239,6 +304,96 @@ void ParseHost(TableReader& reader, Network& network, Diagnostics& diagnostics) 
   network.hosts.push_back(std::move(host));
 }
 
+// A name OVN takes for a provider network or a chassis: letters, digits, '_', '-', '.'.
+bool IsValidOvnName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return false;
+  return true;
+}
+
+// provider = "ovn": the modes it has, its name, the uplink to the provider network and the
+// gateway chassis. The keys of the uplink belong to networks with a router on the uplink.
+void ParseOvnNetwork(TableReader& reader, Network& network, Diagnostics& diagnostics) {
+  if (network.mode != NetworkMode::kNat && network.mode != NetworkMode::kRouted &&
+      network.mode != NetworkMode::kIsolated)
+    diagnostics.Error(reader.Where("mode"),
+                      fmt::format("mode {} is not available with provider = \"ovn\" (nat, routed "
+                                  "or isolated)",
+                                  ToString(network.mode)));
+  // Every other row of the network is named NETWORK.SUFFIX: no two networks' rows can collide.
+  if (network.name.find('.') != std::string::npos)
+    diagnostics.Error(reader.Where("name"),
+                      fmt::format("'{}': the name of an ovn network has no '.' (virtnat names its "
+                                  "OVN rows NETWORK.SUFFIX)",
+                                  network.name));
+  const bool has_uplink = network.mode != NetworkMode::kIsolated;
+  auto refuse = [&](const char* key) {
+    if (reader.Get(key))
+      diagnostics.Error(reader.Where(key),
+                        fmt::format("an isolated network has no uplink: leave {} out", key));
+  };
+  if (!has_uplink) {
+    for (const char* key : {"uplink", "uplink_address", "uplink_gateway", "gateway_chassis"})
+      refuse(key);
+    return;
+  }
+  if (auto uplink = reader.String("uplink", true)) {
+    network.uplink = *uplink;
+    if (!IsValidOvnName(*uplink))
+      diagnostics.Error(reader.Where("uplink"),
+                        fmt::format("'{}' is not a provider network's name as in "
+                                    "ovn-bridge-mappings (letters, digits, '_', '-', '.')",
+                                    *uplink));
+  }
+  if (auto address = reader.String("uplink_address", true)) {
+    if (auto parsed = Ipv4Interface::Parse(*address))
+      network.uplink_address = *parsed;
+    else
+      diagnostics.Error(
+          reader.Where("uplink_address"),
+          fmt::format("'{}' is not an address with prefix like 198.51.100.50/24", *address));
+  }
+  if (auto gateway = reader.String("uplink_gateway")) {
+    if (auto parsed = Ipv4Address::Parse(*gateway))
+      network.uplink_gateway = *parsed;
+    else
+      diagnostics.Error(reader.Where("uplink_gateway"),
+                        fmt::format("'{}' is not an IPv4 address", *gateway));
+  }
+  auto chassis = reader.StringList("gateway_chassis");
+  if (!chassis && !reader.Get("gateway_chassis"))
+    diagnostics.Error(reader.WhereTable(),
+                      "missing key 'gateway_chassis' (the chassis that carry the uplink, in "
+                      "priority order)");
+  if (chassis) {
+    std::set<std::string> seen;
+    for (auto& [name, line] : *chassis) {
+      SourceLocation where{
+          reader.Where("gateway_chassis").file, line, reader.Field("gateway_chassis"), {}};
+      if (!IsValidOvnName(name))
+        diagnostics.Error(where, fmt::format("'{}' is not a chassis name (letters, digits, '_', "
+                                             "'-', '.')",
+                                             name));
+      else if (!seen.insert(name).second)
+        diagnostics.Error(where, fmt::format("chassis '{}' is listed twice", name));
+      network.gateway_chassis.push_back(name);
+    }
+    if (chassis->empty())
+      diagnostics.Error(reader.Where("gateway_chassis"), "name at least one chassis");
+  }
+}
+
+// The keys only provider ovn has.
+void RefuseOvnKeys(TableReader& reader, const Network& network, Diagnostics& diagnostics) {
+  if (network.provider == NetworkProvider::kOvn) return;
+  for (const char* key : {"uplink_address", "uplink_gateway", "gateway_chassis"})
+    if (reader.Get(key))
+      diagnostics.Error(reader.Where(key),
+                        fmt::format("only networks with provider = \"ovn\" have {}", key));
+}
+
 void ParseNetwork(TableReader& reader, const std::string& file, Network& network,
                   Diagnostics& diagnostics) {
   network.where = reader.WhereTable();
@@ -266,11 +421,16 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
   if (auto provider = ParseChoice<NetworkProvider>(reader, "provider",
                                                    {{"external", NetworkProvider::kExternal},
                                                     {"libvirt", NetworkProvider::kLibvirt},
-                                                    {"standalone", NetworkProvider::kStandalone}},
+                                                    {"standalone", NetworkProvider::kStandalone},
+                                                    {"ovn", NetworkProvider::kOvn}},
                                                    diagnostics)) {
     network.provider = *provider;
   }
-  if (auto uplink = reader.String("uplink")) {
+  const bool ovn = network.provider == NetworkProvider::kOvn;
+  if (ovn) ParseOvnNetwork(reader, network, diagnostics);
+  if (ovn) {
+    // ParseOvnNetwork read the uplink.
+  } else if (auto uplink = reader.String("uplink")) {
     network.uplink = *uplink;
     if (network.mode != NetworkMode::kBridged)
       diagnostics.Error(reader.Where("uplink"),
@@ -307,9 +467,13 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
                                     "(mode {} gets its rules from virtnat)",
                                     ToString(network.mode)));
   }
-  if (auto bridge = reader.String("bridge", true)) {
+  if (auto bridge = reader.String("bridge", !ovn)) {
     network.bridge = *bridge;
-    if (!IsValidInterfaceName(*bridge))
+    if (ovn)
+      diagnostics.Error(reader.Where("bridge"),
+                        "an ovn network has no bridge of its own: VMs plug into br-int (`virtnat "
+                        "vm interface NETWORK HOST` prints their <interface>)");
+    else if (!IsValidInterfaceName(*bridge))
       diagnostics.Error(reader.Where("bridge"),
                         fmt::format("'{}' is not a valid interface name (1-15 bytes, no '/', ':' "
                                     "or spaces)",
@@ -344,6 +508,7 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
       diagnostics.Error(reader.Where("mac_prefix"),
                         fmt::format("'{}' is not five MAC bytes like 02:FF:0A:0A:06", *prefix));
   }
+  RefuseOvnKeys(reader, network, diagnostics);
   std::string path = reader.Field("host");
   reader.Tables("host", [&](const toml::table& table, int index) {
     TableReader host_reader(table, fmt::format("{}[{}]", path, index), file, diagnostics);
@@ -403,9 +568,9 @@ void ParseForward(TableReader& reader, const Settings& settings, Config& config,
   }
   forward.listen = settings.public_address;
   auto listen = reader.String("listen");
-  if (!listen && !reader.Get("listen") && !settings.has_public_address)
-    diagnostics.Error(reader.WhereTable(),
-                      "no listen address: set 'listen' here or settings.public_address");
+  // Without `listen`: settings.public_address, or the target network's uplink_address
+  // (validation checks that there is one).
+  forward.listen_defaulted = !listen && !reader.Get("listen");
   if (listen) {
     if (*listen == "*")
       forward.listen.reset();

@@ -16,6 +16,59 @@ SourceLocation FieldOf(const SourceLocation& object, const std::string& key) {
   return object.Key(key);
 }
 
+// provider ovn: the uplink's addresses, a MAC for every host (its port's addresses are
+// "MAC IP"), and names of the rows that must not collide between networks.
+void ValidateOvnNetworks(const Config& config, Diagnostics& diagnostics) {
+  std::map<std::uint32_t, const Network*> uplink_addresses;
+  std::map<std::string, std::pair<const Network*, const Host*>> ports;
+  for (const auto& network : config.networks) {
+    if (network.provider != NetworkProvider::kOvn) continue;
+    if (network.uplink_address) {
+      const Ipv4Interface& uplink = *network.uplink_address;
+      Ipv4Prefix subnet = uplink.Subnet();
+      std::uint32_t broadcast = subnet.network.value | ~subnet.Mask();
+      auto where = FieldOf(network.where, "uplink_address");
+      if (uplink.address == subnet.network || uplink.address.value == broadcast)
+        diagnostics.Error(where, fmt::format("{} is the network or broadcast address of {}",
+                                             uplink.address.ToString(), subnet.ToString()));
+      else if (network.has_address && (network.address.Subnet().Contains(uplink.address) ||
+                                       subnet.Contains(network.address.address)))
+        diagnostics.Error(where,
+                          fmt::format("{} overlaps the network's own subnet {}", uplink.ToString(),
+                                      network.address.Subnet().ToString()));
+      else if (auto [it, fresh] = uplink_addresses.emplace(uplink.address.value, &network); !fresh)
+        diagnostics.Error(where, fmt::format("{} is also the uplink_address of network '{}'",
+                                             uplink.address.ToString(), it->second->name));
+      if (network.uplink_gateway) {
+        auto gateway_where = FieldOf(network.where, "uplink_gateway");
+        if (!subnet.Contains(*network.uplink_gateway))
+          diagnostics.Error(gateway_where,
+                            fmt::format("{} is not on the uplink's subnet {}",
+                                        network.uplink_gateway->ToString(), subnet.ToString()));
+        else if (*network.uplink_gateway == uplink.address)
+          diagnostics.Error(gateway_where, fmt::format("{} is the uplink_address itself",
+                                                       network.uplink_gateway->ToString()));
+      }
+    }
+    for (const auto& host : network.hosts) {
+      if (host.name.empty()) continue;
+      if (host.mac == MacAddress{} && host.address.value != 0)
+        diagnostics.Error(host.where,
+                          fmt::format("host '{}' of ovn network '{}' needs a mac (or the "
+                                      "network's mac_prefix): its port's addresses are \"MAC IP\"",
+                                      host.name, network.name));
+      // Ports are named NETWORK-HOST: network "a" with host "b-c" and network "a-b" with host
+      // "c" would share one.
+      std::string port = network.name + "-" + host.name;
+      if (auto [it, fresh] = ports.emplace(port, std::pair{&network, &host}); !fresh)
+        diagnostics.Error(FieldOf(host.where, "name"),
+                          fmt::format("its OVN port '{}' is also the port of host '{}' on "
+                                      "network '{}'; rename one",
+                                      port, it->second.second->name, it->second.first->name));
+    }
+  }
+}
+
 void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
   std::map<std::string, const Network*> by_name, by_bridge;
   for (auto& network : config.networks) {
@@ -103,6 +156,8 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
     }
   }
 
+  ValidateOvnNetworks(config, diagnostics);
+
   std::map<std::string, const Host*> names;
   std::map<std::uint32_t, const Host*> addresses;
   std::map<std::string, const Host*> macs;
@@ -128,45 +183,76 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
     }
 }
 
+// Forwards to a network that is not the host's (provider ovn) listen on its uplink_address
+// unless they say otherwise, and never on "every address"; every other forward needs a listen
+// address, written or settings.public_address.
+void ResolveListen(Config& config, Forward& forward, Diagnostics& diagnostics) {
+  const Network* network = config.FindNetwork(forward.network);
+  if (network && !network->HostFirewalled()) {
+    if (forward.listen_defaulted && network->uplink_address)
+      forward.listen = network->uplink_address->address;
+    else if (!forward.listen && !forward.listen_defaulted)
+      diagnostics.Error(FieldOf(forward.where, "listen"),
+                        fmt::format("\"*\" is no address for a forward to network '{}' (provider "
+                                    "ovn): give an address, or leave listen out for its "
+                                    "uplink_address",
+                                    network->name));
+    else if (!forward.listen)
+      diagnostics.Error(forward.where,
+                        fmt::format("no listen address: network '{}' has no uplink_address; set "
+                                    "'listen' here",
+                                    network->name));
+    return;
+  }
+  if (forward.listen_defaulted && !config.settings.has_public_address)
+    diagnostics.Error(forward.where,
+                      "no listen address: set 'listen' here or settings.public_address");
+}
+
+// The forward's target: its host's address and network, or the network its address is on.
+void ResolveForwardTarget(Config& config, Forward& forward, Diagnostics& diagnostics) {
+  if (!forward.host.empty()) {
+    auto [network, host] = config.FindHost(forward.host);
+    if (!host) {
+      diagnostics.Error(
+          FieldOf(forward.where, "host"),
+          fmt::format("unknown host '{}' (not in any [[network.host]])", forward.host));
+      return;
+    }
+    forward.target = host->address;
+    forward.network = network->name;
+    if (!network->AcceptsForwards())
+      diagnostics.Error(FieldOf(forward.where, "host"),
+                        fmt::format("host '{}' is on network '{}' with mode {}, which takes no "
+                                    "forwards",
+                                    forward.host, network->name, ToString(network->mode)));
+  } else if (forward.target.value != 0) {
+    auto [network, host] = config.FindHostByAddress(forward.target);
+    if (host) {
+      forward.network = network->name;
+    } else {
+      for (const auto& candidate : config.networks)
+        if (candidate.has_address && candidate.address.Subnet().Contains(forward.target))
+          forward.network = candidate.name;
+    }
+    if (const Network* owner = config.FindNetwork(forward.network);
+        owner && !owner->AcceptsForwards())
+      diagnostics.Error(FieldOf(forward.where, "address"),
+                        fmt::format("{} is on network '{}' with mode {}, which takes no "
+                                    "forwards",
+                                    forward.target.ToString(), owner->name, ToString(owner->mode)));
+    for (const auto& candidate : config.networks)
+      if (candidate.address.address == forward.target)
+        diagnostics.Error(FieldOf(forward.where, "address"),
+                          fmt::format("{} is the host's own address on network '{}'",
+                                      forward.target.ToString(), candidate.name));
+  }
+}
+
 void ResolveForwards(Config& config, Diagnostics& diagnostics) {
   for (auto& forward : config.forwards) {
-    if (!forward.host.empty()) {
-      auto [network, host] = config.FindHost(forward.host);
-      if (!host) {
-        diagnostics.Error(
-            FieldOf(forward.where, "host"),
-            fmt::format("unknown host '{}' (not in any [[network.host]])", forward.host));
-        continue;
-      }
-      forward.target = host->address;
-      forward.network = network->name;
-      if (!network->AcceptsForwards())
-        diagnostics.Error(FieldOf(forward.where, "host"),
-                          fmt::format("host '{}' is on network '{}' with mode {}, which takes no "
-                                      "forwards",
-                                      forward.host, network->name, ToString(network->mode)));
-    } else if (forward.target.value != 0) {
-      auto [network, host] = config.FindHostByAddress(forward.target);
-      if (host) {
-        forward.network = network->name;
-      } else {
-        for (const auto& candidate : config.networks)
-          if (candidate.has_address && candidate.address.Subnet().Contains(forward.target))
-            forward.network = candidate.name;
-      }
-      if (const Network* owner = config.FindNetwork(forward.network);
-          owner && !owner->AcceptsForwards())
-        diagnostics.Error(
-            FieldOf(forward.where, "address"),
-            fmt::format("{} is on network '{}' with mode {}, which takes no "
-                        "forwards",
-                        forward.target.ToString(), owner->name, ToString(owner->mode)));
-      for (const auto& candidate : config.networks)
-        if (candidate.address.address == forward.target)
-          diagnostics.Error(FieldOf(forward.where, "address"),
-                            fmt::format("{} is the host's own address on network '{}'",
-                                        forward.target.ToString(), candidate.name));
-    }
+    ResolveForwardTarget(config, forward, diagnostics);
+    ResolveListen(config, forward, diagnostics);
   }
 }
 

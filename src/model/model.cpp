@@ -48,6 +48,8 @@ std::string ToString(NetworkProvider provider) {
       return "libvirt";
     case NetworkProvider::kStandalone:
       return "standalone";
+    case NetworkProvider::kOvn:
+      return "ovn";
   }
   return "?";
 }

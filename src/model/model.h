@@ -1,6 +1,6 @@
 // The desired state of a host, independent of any firewall or network backend:
-// networks, their hosts and the port forwards. Backends (nftables today, OVN later)
-// consume this data; nothing here knows about rules.
+// networks, their hosts and the port forwards. Backends (nftables) and providers (libvirt,
+// standalone, OVN) consume this data; nothing here knows about rules.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ struct SourceLocation {
 };
 
 enum class NetworkMode { kNat, kRouted, kIsolated, kOpen, kBridged };
-enum class NetworkProvider { kExternal, kLibvirt, kStandalone };
+enum class NetworkProvider { kExternal, kLibvirt, kStandalone, kOvn };
 enum class VmLifecycle { kLibvirt, kIgnore };
 
 struct Host {
@@ -46,7 +46,15 @@ struct Network {
   std::string bridge;
   Ipv4Interface address;     // host address + prefix; defines the subnet
   bool has_address = false;  // false only for mode bridged without an address
-  std::string uplink;        // mode bridged: the LAN interface enslaved to the bridge
+  // mode bridged: the LAN interface enslaved to the bridge; provider ovn: the name of the
+  // provider network (in ovn-bridge-mappings) the network's router reaches the LAN through.
+  std::string uplink;
+  // provider ovn: the router's address on the uplink (the SNAT source and the default listen
+  // address of forwards), the next hop beyond it, and the chassis that may carry the uplink,
+  // in priority order.
+  std::optional<Ipv4Interface> uplink_address;
+  std::optional<Ipv4Address> uplink_gateway;
+  std::vector<std::string> gateway_chassis;
   std::optional<Ipv4Range> dhcp_range;
   std::string domain;
   std::optional<std::string> mac_prefix;
@@ -71,10 +79,15 @@ struct Network {
   }
   // Modes with virtnat's (or libvirt's) DHCP and DNS on the bridge.
   bool ServesDhcp() const { return mode != NetworkMode::kBridged && mode != NetworkMode::kOpen; }
+  // Whether the host's firewall (the nftables backend) carries this network's NAT, filtering
+  // and forwards. Not for a network that lives in a fleet's virtual switches and routers
+  // (provider ovn): its driver realises the network and its forwards itself, on every host.
+  bool HostFirewalled() const { return provider != NetworkProvider::kOvn; }
   // A DHCP/DNS server of the provider's runs on the host for this network's guests (external
   // networks bring their own, wherever it is).
   bool HostServesDhcp() const {
-    return provider != NetworkProvider::kExternal && ServesDhcp() && has_address;
+    return HostFirewalled() && provider != NetworkProvider::kExternal && ServesDhcp() &&
+           has_address;
   }
 
   std::string Fqdn(const Host& host) const {
@@ -101,6 +114,8 @@ struct Forward {
   PortRange port;                     // public port(s)
   PortRange to_port;                  // guest port(s), same length as port
   std::optional<Ipv4Address> listen;  // nullopt = any local address ("*")
+  bool listen_defaulted = false;      // `listen` not written: settings.public_address, or the
+                                      // uplink_address of the target's network (provider ovn)
   std::vector<Ipv4Prefix> sources;    // empty = everybody
   std::string description;
   SourceLocation where;
@@ -112,6 +127,14 @@ struct Forward {
   }
 };
 
+// provider ovn: where the fleet's databases are and how to reach them (config keys
+// ovn_northbound, ovn_southbound, ovn_ssl_private_key, ovn_ssl_certificate, ovn_ssl_ca_cert).
+struct FleetSettings {
+  std::string northbound;  // "unix:PATH", "tcp:IP:PORT", "ssl:IP:PORT" (comma-separated list)
+  std::string southbound;  // for status; empty = derived from northbound
+  std::string ssl_private_key, ssl_certificate, ssl_ca_cert;  // files, for ssl: remotes
+};
+
 struct Settings {
   // The name of virtnat's own ruleset in the firewall (config key `table`).
   std::string ruleset_name = "virtnat";
@@ -120,6 +143,7 @@ struct Settings {
   VmLifecycle vm_lifecycle = VmLifecycle::kIgnore;
   std::string libvirt_uri = "qemu:///system";
   bool strict_hook = false;  // true: a hook error makes libvirt refuse to start the VM
+  FleetSettings fleet;
 };
 
 struct Config {

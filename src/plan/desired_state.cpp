@@ -25,12 +25,22 @@ bool IsForwardActive(const Config& config, const Forward& forward, const Running
   return host.empty() || running.contains(host);  // an address no VM owns: nothing to follow
 }
 
+bool IsHostForward(const Config& config, const Forward& forward) {
+  const Network* network = forward.network.empty() ? nullptr : config.FindNetwork(forward.network);
+  return !network || network->HostFirewalled();
+}
+
 DesiredState BuildDesiredState(const Config& config, const RunningHosts& running) {
-  DesiredState state{config.settings, config.networks, {}, config.DelegatesFirewall()};
+  DesiredState state{config.settings, {}, {}, config.DelegatesFirewall()};
+  // Networks the host's firewall does not carry (Network::HostFirewalled), and the forwards to
+  // them, are their drivers' alone.
+  for (const auto& network : config.networks)
+    if (network.HostFirewalled()) state.networks.push_back(network);
   state.forwards.reserve(config.forwards.size());
   for (const auto& forward : config.forwards)
-    state.forwards.push_back({forward, ForwardHost(config, forward),
-                              IsForwardActive(config, forward, running), ExpandForward(forward)});
+    if (IsHostForward(config, forward))
+      state.forwards.push_back({forward, ForwardHost(config, forward),
+                                IsForwardActive(config, forward, running), ExpandForward(forward)});
   return state;
 }
 

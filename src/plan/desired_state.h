@@ -58,6 +58,12 @@ std::string ForwardHost(const Config& config, const Forward& forward);
 // owns, or when its host's VM runs.
 bool IsForwardActive(const Config& config, const Forward& forward, const RunningHosts& running);
 
+// Whether the host's firewall carries the forward: its target is on no network of the config,
+// or on one the host's firewall carries (Network::HostFirewalled).
+bool IsHostForward(const Config& config, const Forward& forward);
+
+// The host firewall's part of the config: networks and forwards of other kinds (provider ovn)
+// are left out, their drivers realise them.
 DesiredState BuildDesiredState(const Config& config, const RunningHosts& running);
 
 // The config without the named networks and the forwards to their hosts: what stays applied
