@@ -8,6 +8,8 @@
 //   dnsmasq-NETWORK.hosts       its dhcp-hostsfile
 //   dnsmasq-NETWORK.addnhosts   and its addn-hosts file
 //   shim.nft                    the shim rule in libvirt's chain, when a network needs it
+//   ovn-nb.txt                  the OVN northbound rows of the provider-ovn networks, as the
+//                               one ovn-nbctl transaction that creates them
 // The test renders each folder's config and compares byte for byte; a file that nothing renders
 // any more is an error too. VIRTNAT_GOLDEN_UPDATE=1 rewrites the files instead (`make golden`),
 // for a diff to review. Pure: only render functions, no kernel, no libvirt, no files but these.
@@ -31,6 +33,7 @@
 #include "config/config_loader.h"
 #include "plan/desired_state.h"
 #include "providers/libvirt/network_xml.h"
+#include "providers/ovn/ovn_plan.h"
 #include "providers/standalone/dnsmasq_config.h"
 
 #ifndef VIRTNAT_GOLDEN_DIR
@@ -87,6 +90,17 @@ std::optional<std::string> RenderShim(const Config& config) {
   return RenderLibvirtShim();
 }
 
+// ovn-nb.txt: the rows of every provider-ovn network, as the one ovn-nbctl transaction that
+// creates them in an empty northbound database (`virtnat network xml` prints one network's);
+// nullopt without ovn networks.
+std::optional<std::string> RenderOvnPlan(const Config& config) {
+  std::vector<const Network*> networks;
+  for (const auto& network : config.networks)
+    if (network.provider == NetworkProvider::kOvn) networks.push_back(&network);
+  if (networks.empty()) return std::nullopt;
+  return ovn::RenderPlan(ovn::PlanNetworks(config, networks));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const fs::path kGoldenDir = VIRTNAT_GOLDEN_DIR;
@@ -131,6 +145,7 @@ std::map<std::string, std::string> RenderScenario(const Config& config,
     }
   }
   if (auto shim = RenderShim(config)) files["shim.nft"] = *shim;
+  if (auto ovn = RenderOvnPlan(config)) files["ovn-nb.txt"] = *ovn;
   return files;
 }
 
