@@ -278,7 +278,8 @@ int CommandStatus(const GlobalOptions& options) {
                      {"elements_missing", diff.to_add},
                      {"elements_extra", diff.to_remove}};
     json["networks"] = nlohmann::json::array();
-    for (const auto& [network, state] : status.networks) {
+    for (const auto& entry : status.networks) {
+      const Network& network = entry.network;
       nlohmann::json hosts = nlohmann::json::array();
       for (const auto& host : network.hosts)
         hosts.push_back({{"name", host.name},
@@ -291,15 +292,21 @@ int CommandStatus(const GlobalOptions& options) {
                                   {"bridge", network.bridge},
                                   {"address", network.address.ToString()},
                                   {"domain", network.domain},
-                                  {"state", state},
+                                  {"state", entry.state},
+                                  {"details", entry.details},
                                   {"hosts", hosts}});
     }
     json["forwards"] = nlohmann::json::array();
     for (const auto& forward : status.forwards) {
-      if (!forward.counted) continue;  // stopped networks' forwards: not in the JSON, as before
+      // Stopped networks' forwards: not in the JSON, as before. Forwards the host's firewall
+      // does not carry (provider ovn) have their driver's state and no counters.
+      bool stopped = !forward.counted && forward.state == "network stopped";
+      if (stopped) continue;
       nlohmann::json item = ForwardJson(forward.forward);
       item["active"] = forward.active;
-      item["state"] = forward.waiting ? "waiting for its VM" : "active";
+      item["state"] = !forward.counted  ? forward.state
+                      : forward.waiting ? "waiting for its VM"
+                                        : "active";
       item["open_to_world"] = forward.forward.sources.empty();
       item["packets"] = forward.counters.packets;
       item["bytes"] = forward.counters.bytes;
@@ -311,11 +318,17 @@ int CommandStatus(const GlobalOptions& options) {
   std::cout << fmt::format("{}: {}\n\n", status.firewall, kernel);
   TablePrinter networks(
       {"NETWORK", "MODE", "PROVIDER", "BRIDGE", "ADDRESS", "DOMAIN", "HOSTS", "STATE"});
-  for (const auto& [network, state] : status.networks)
+  for (const auto& [network, state, details] : status.networks)
     networks.Add({network.name, ToString(network.mode), ToString(network.provider), network.bridge,
                   network.address.ToString(), network.domain, std::to_string(network.hosts.size()),
                   state});
   std::cout << networks.ToString() << "\n";
+  for (const auto& [network, state, details] : status.networks) {
+    if (details.empty()) continue;
+    std::cout << fmt::format("network {} ({}):\n", network.name, ToString(network.provider));
+    for (const auto& line : details) std::cout << "  " << line << "\n";
+    std::cout << "\n";
+  }
   TablePrinter forwards({"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "OPEN TO", "STATE",
                          "PACKETS", "BYTES", "DESCRIPTION"});
   for (const auto& status_line : status.forwards) {

@@ -35,6 +35,9 @@ int CommandHostLookup(const GlobalOptions& options, const std::string& name);
 // libvirt: networks and the hook (libvirt_commands.cpp).
 int CommandNetworkList(const GlobalOptions& options);
 int CommandNetworkXml(const GlobalOptions& options, const std::string& name);
+// `vm interface NETWORK HOST`: the libvirt <interface> that plugs a VM in as HOST.
+int CommandVmInterface(const GlobalOptions& options, const std::string& network,
+                       const std::string& host);
 int CommandNetworkAction(const GlobalOptions& options, const std::string& action,
                          const std::string& name);
 int CommandHookInstall(const GlobalOptions& options, const std::filesystem::path& hooks_dir);

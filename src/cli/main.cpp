@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
       ->footer("Example:\n  virtnat network list --json");
   std::string network_name;
   for (auto [name, help] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"xml", "print the libvirt XML virtnat generates for the network"},
+           {"xml", "print the libvirt XML (provider ovn: the OVN rows) virtnat generates for it"},
            {"status", "whether libvirt runs the network and whether it matches the config"},
            {"start", "define (if needed) and start one network"},
            {"stop", "stop one network"},
@@ -247,6 +247,16 @@ int main(int argc, char** argv) {
   vm_list->add_flag("--json", options.json, "machine-readable output");
   vm_list->footer("Example:\n  virtnat vm list --json");
   vm_list->callback([&] { run = [&] { return CommandVmList(options); }; });
+  std::string vm_network, vm_host;
+  CLI::App* vm_interface = vm->add_subcommand(
+      "interface", "the libvirt <interface> that plugs a VM into a network as one of its hosts");
+  vm_interface->add_option("network", vm_network, "network name from the config")->required();
+  vm_interface->add_option("host", vm_host, "host name on that network")->required();
+  vm_interface->footer(
+      "Example:\n  virtnat vm interface fleet web1 > web1-nic.xml && virsh attach-device web1 "
+      "web1-nic.xml --config");
+  vm_interface->callback(
+      [&] { run = [&] { return CommandVmInterface(options, vm_network, vm_host); }; });
 
   CLI::App* hook = app.add_subcommand("hook", "the libvirt hook: install, uninstall, run");
   hook->require_subcommand(1);

@@ -118,6 +118,13 @@ int CommandNetworkXml(const GlobalOptions& options, const std::string& name) {
   return 0;
 }
 
+int CommandVmInterface(const GlobalOptions& options, const std::string& network,
+                       const std::string& host) {
+  Config config = LoadQuiet(options);
+  std::cout << EngineFor(options, config).VmInterface(config, network, host);
+  return 0;
+}
+
 int CommandNetworkAction(const GlobalOptions& options, const std::string& action,
                          const std::string& name) {
   Config config = LoadQuiet(options);

@@ -5,6 +5,7 @@
 #include "engine/network_driver.h"
 #include "providers/external/external_driver.h"
 #include "providers/libvirt/libvirt_driver.h"
+#include "providers/ovn/ovn_driver.h"
 #include "providers/standalone/standalone_driver.h"
 
 namespace virtnat {
@@ -25,6 +26,7 @@ Providers ChooseProviders(const Config& config, const std::string& libvirt_uri) 
                                  std::make_unique<StandaloneDriver>());
   providers.drivers.emplace_back(NetworkProvider::kLibvirt,
                                  std::make_unique<LibvirtDriver>(session));
+  providers.drivers.emplace_back(NetworkProvider::kOvn, std::make_unique<OvnDriver>(config));
   providers.vms = std::make_unique<LibvirtVmInventory>(session);
   providers.follow_vms = LibvirtFollowsVms(config);
   return providers;

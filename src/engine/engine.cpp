@@ -144,7 +144,7 @@ StatusReport Engine::Status(const Config& whole_config) {
   report.diff = firewall_->Diff(desired);
   std::vector<TrafficCounters> counters = firewall_->ReadCounters(desired);
   for (const auto& network : whole_config.networks)
-    report.networks.push_back({network, StateOf(network, stopped)});
+    report.networks.push_back({network, StateOf(network, stopped), {}});
   for (std::size_t i = 0; i < desired.forwards.size(); ++i) {
     const ForwardState& forward = desired.forwards[i];
     std::string state = report.diff.table_missing ? "not installed"
@@ -153,6 +153,15 @@ StatusReport Engine::Status(const Config& whole_config) {
     report.forwards.push_back({forward.forward, state, forward.active && !report.diff.table_missing,
                                !forward.active, true, counters[i]});
   }
+  // Networks the host's firewall does not carry: their drivers tell about them and their
+  // forwards.
+  for (auto& entry : report.networks)
+    if (!entry.network.HostFirewalled() && !stopped.contains(entry.network.name)) {
+      NetworkDriver& driver = providers_.For(entry.network);
+      entry.details = driver.StatusDetails(entry.network);
+      for (auto& [forward, state, active, waiting] : driver.ForwardStates(config, entry.network))
+        report.forwards.push_back({std::move(forward), state, active, waiting, false, {}});
+    }
   for (const auto& forward : whole_config.forwards)
     if (stopped.contains(forward.network))
       report.forwards.push_back({forward, "network stopped", false, false, false, {}});
@@ -166,6 +175,8 @@ Report Engine::Down(const Config& config) {
                                            : fmt::format("{} was not installed", name));
   if (config.DelegatesFirewall() && firewall_->RemoveShims())
     report.lines.push_back("removed the shim rule from libvirt's chain");
+  for (const auto& [provider, driver] : providers_.drivers)
+    for (auto& line : driver->Down(config)) report.lines.push_back(std::move(line));
   return report;
 }
 
@@ -267,6 +278,15 @@ std::string Engine::NetworkStatusLine(const Config& config, const std::string& n
 std::string Engine::NetworkDefinition(const Config& config, const std::string& name) {
   const Network& network = FindConfigNetwork(config, name);
   return providers_.For(network).Definition(network);
+}
+
+std::string Engine::VmInterface(const Config& config, const std::string& network_name,
+                                const std::string& host_name) {
+  const Network& network = FindConfigNetwork(config, network_name);
+  for (const auto& host : network.hosts)
+    if (host.name == host_name) return providers_.For(network).InterfaceXml(network, host);
+  throw BadInput(
+      fmt::format("virtnat: no host '{}' on network '{}' in the config", host_name, network_name));
 }
 
 std::vector<std::pair<std::string, NetworkLease>> Engine::Leases(const Config& config,

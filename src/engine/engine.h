@@ -26,6 +26,8 @@ struct Report {
 struct NetworkStatus {
   Network network;
   std::string state;  // "up", "stopped", "down: no bridge B", "degraded: ..."
+  // The driver's lines beyond the state (NetworkDriver::StatusDetails).
+  std::vector<std::string> details;
 };
 
 struct ForwardStatus {
@@ -80,6 +82,9 @@ class Engine {
   Report NetworkAction(const Config& config, const std::string& action, const std::string& name);
   std::string NetworkStatusLine(const Config& config, const std::string& name);
   std::string NetworkDefinition(const Config& config, const std::string& name);
+  // `vm interface NETWORK HOST`: the libvirt <interface> that plugs a VM in as HOST.
+  std::string VmInterface(const Config& config, const std::string& network,
+                          const std::string& host);
   std::vector<std::pair<std::string, NetworkLease>> Leases(const Config& config,
                                                            const std::string& network);
   std::vector<NetworkEntry> ListNetworks(const Config& config);

@@ -1,9 +1,10 @@
 // The network provider interface: what the engine asks of whatever realises networks
-// (external, libvirt, standalone; OVN later). engine/choose_providers.cpp is the one place
+// (external, libvirt, standalone, ovn). engine/choose_providers.cpp is the one place
 // that picks a driver for a network's `provider`.
 #pragma once
 
 #include <atomic>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <set>
@@ -21,6 +22,15 @@ using RunningDomains = std::map<std::string, std::set<std::string>>;
 struct NetworkLease {
   long long expiry = 0;  // seconds since the epoch; 0 = never
   std::string mac, address, hostname, client_id;
+};
+
+// A forward the network's driver realises itself (its network is not HostFirewalled), as
+// `status` shows it.
+struct ProviderForward {
+  Forward forward;
+  std::string state;     // "active", "waiting for its VM", "not installed", ...
+  bool active = false;   // its packets are forwarded now
+  bool waiting = false;  // its VM does not run (anywhere)
 };
 
 // A network as the provider has it (for `network list`).
@@ -64,6 +74,24 @@ class NetworkDriver {
   virtual std::vector<ProviderNetwork> ListNetworks() { return {}; }
   // Things an admin should fix (printed by apply).
   virtual std::vector<std::string> Warnings(const Config&) { return {}; }
+
+  // For networks the host's firewall does not carry (Network::HostFirewalled() is false), the
+  // driver realises the forwards to their hosts too: their state for `status`, in the config's
+  // order, and lines about the network beyond its state (where its ports and gateway run).
+  virtual std::vector<ProviderForward> ForwardStates(const Config&, const Network&) { return {}; }
+  virtual std::vector<std::string> StatusDetails(const Network&) { return {}; }
+  // `virtnat down`: removes what the driver made where down has to; by default nothing (the
+  // host's own networks stay up after down).
+  virtual std::vector<std::string> Down(const Config&) { return {}; }
+  // `virtnat vm interface NETWORK HOST`: the libvirt <interface> that plugs a VM into the
+  // network as HOST; by default a bridge interface on the network's bridge with HOST's MAC.
+  virtual std::string InterfaceXml(const Network& network, const Host& host) {
+    std::string mac = host.mac == MacAddress{} ? "" : host.mac.ToString();
+    for (char& c : mac) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return "<interface type='bridge'>\n" +
+           (mac.empty() ? std::string() : "  <mac address='" + mac + "'/>\n") +
+           "  <source bridge='" + network.bridge + "'/>\n  <model type='virtio'/>\n</interface>\n";
+  }
 };
 
 // Receives what a VmInventory sees while it follows VMs (watch).
