@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/files.h"
+#include "cli/doctor_command.h"
 #include "cli/table_printer.h"
 #include "config/config_loader.h"
 #include "config/diagnostics.h"
@@ -307,6 +308,12 @@ int CommandStatus(const GlobalOptions& options) {
       item["state"] = !forward.counted  ? forward.state
                       : forward.waiting ? "waiting for its VM"
                                         : "active";
+      if (forward.state == "blocked") {
+        item["state"] = "blocked";
+        item["blocked_by"] = nlohmann::json::array();
+        for (const auto& finding : status.blocked.at(&forward - status.forwards.data()))
+          item["blocked_by"].push_back(TrafficFindingJson(finding));
+      }
       item["open_to_world"] = forward.forward.sources.empty();
       item["packets"] = forward.counters.packets;
       item["bytes"] = forward.counters.bytes;
@@ -341,6 +348,16 @@ int CommandStatus(const GlobalOptions& options) {
                   forward.description});
   }
   std::cout << forwards.ToString();
+  // Blocked forwards: the rule that drops them (`virtnat doctor` has every finding and fix).
+  for (const auto& [index, findings] : status.blocked) {
+    const TrafficFinding& finding = findings.front();
+    std::cout << fmt::format(
+        "\nblocked: {}: {} {}: {} (`virtnat doctor` tells the fix)",
+        Describe(status.forwards.at(index).forward), finding.ruleset, finding.chain,
+        finding.handle ? fmt::format("rule handle {}: {}", *finding.handle, finding.rule)
+                       : finding.rule);
+  }
+  if (!status.blocked.empty()) std::cout << "\n";
   return 0;
 }
 

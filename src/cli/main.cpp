@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/doctor_command.h"
 #include "config/config_loader.h"
 #include "base/errors.h"
 #include "engine/libvirt_hooks.h"
@@ -154,6 +155,10 @@ int main(int argc, char** argv) {
   simple("status", "networks, hosts and forwards with their state and counters",
          "virtnat status --json", CommandStatus, true);
   simple("down", "delete virtnat's nftables table, nothing else", "virtnat down", CommandDown);
+  simple("doctor",
+         "what in the host's other firewalls drops the traffic of forwards, guests and their "
+         "DHCP/DNS; exit 1 when something does (or may)",
+         "virtnat doctor --json", CommandDoctor, true);
 
   CLI::App* forward = app.add_subcommand("forward", "add, remove or list port forwards");
   forward->require_subcommand(1);

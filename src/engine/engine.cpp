@@ -78,6 +78,7 @@ Report Engine::Apply(const Config& config) {
   report.warnings = std::move(done.warnings);
   for (const auto& [provider, driver] : providers_.drivers)
     for (auto& warning : driver->Warnings(config)) report.warnings.push_back(std::move(warning));
+  WarnIfBlocked(config, report);
   return report;
 }
 
@@ -120,10 +121,7 @@ std::string Engine::StateOf(const Network& network, const std::set<std::string>&
   return providers_.For(network).State(network);
 }
 
-StatusReport Engine::Status(const Config& whole_config) {
-  std::set<std::string> stopped = state_.ReadStoppedNetworks();
-  // Stopped networks are meant to be out of the firewall: they are no drift.
-  const Config config = WithoutNetworks(whole_config, stopped);
+RunningHosts Engine::RunningNow(const Config& config) {
   // The VMs that run now: from libvirt when it can be reached (read only), else as the hook
   // recorded them.
   RunningHosts running;
@@ -138,7 +136,14 @@ StatusReport Engine::Status(const Config& whole_config) {
     }
   }
   if (!asked) running = state_.ReadRunningHosts();
-  DesiredState desired = BuildDesiredState(config, running);
+  return running;
+}
+
+StatusReport Engine::Status(const Config& whole_config) {
+  std::set<std::string> stopped = state_.ReadStoppedNetworks();
+  // Stopped networks are meant to be out of the firewall: they are no drift.
+  const Config config = WithoutNetworks(whole_config, stopped);
+  DesiredState desired = BuildDesiredState(config, RunningNow(config));
   StatusReport report;
   report.firewall = firewall_->Describe();
   report.diff = firewall_->Diff(desired);
@@ -165,6 +170,7 @@ StatusReport Engine::Status(const Config& whole_config) {
   for (const auto& forward : whole_config.forwards)
     if (stopped.contains(forward.network))
       report.forwards.push_back({forward, "network stopped", false, false, false, {}});
+  MarkBlocked(desired, report);
   return report;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -32,7 +33,7 @@ struct NetworkStatus {
 
 struct ForwardStatus {
   Forward forward;
-  // "active", "waiting for its VM", "network stopped", "not installed"
+  // "active", "blocked", "waiting for its VM", "network stopped", "not installed"
   std::string state;
   bool active = false;   // its packets are forwarded now
   bool waiting = false;  // its VM does not run
@@ -40,11 +41,21 @@ struct ForwardStatus {
   TrafficCounters counters;
 };
 
+// `virtnat doctor`: the packets virtnat needs the host's firewalls to pass, and the rules that
+// drop (or may drop) them, sorted by probe.
+struct DoctorReport {
+  std::vector<TrafficProbe> probes;
+  std::vector<TrafficFinding> findings;
+  bool Blocks() const { return !findings.empty(); }
+};
+
 struct StatusReport {
   std::string firewall;  // "table inet virtnat"
   FirewallDiff diff;
   std::vector<NetworkStatus> networks;
   std::vector<ForwardStatus> forwards;  // the config's order; stopped networks' last
+  // Forwards in state "blocked" (index into `forwards`): the rules that drop their packets.
+  std::map<std::size_t, std::vector<TrafficFinding>> blocked;
 };
 
 struct NetworkEntry {
@@ -75,6 +86,7 @@ class Engine {
   FirewallDiff Diff(const Config& config);
   StatusReport Status(const Config& config);
   Report Down(const Config& config);
+  DoctorReport Doctor(const Config& config);
   // watch: re-creates what went missing and reinstalls what drifted; a line per repair.
   Report Repair(const Config& config, const std::string& reason);
 
@@ -99,6 +111,13 @@ class Engine {
   // The state of one network: "stopped" or what its driver says.
   std::string StateOf(const Network& network, const std::set<std::string>& stopped);
   std::vector<const Network*> NetworksOf(const Config& config, const NetworkDriver& driver) const;
+  // The hosts whose VMs run now: libvirt's word when it answers, else the hook's record.
+  RunningHosts RunningNow(const Config& config);
+  // status: a forward whose packets a rule of another firewall surely drops is "blocked".
+  void MarkBlocked(const DesiredState& desired, StatusReport& report);
+  DoctorReport DoctorOf(const DesiredState& desired);
+  // apply: one warning when rules of other firewalls drop (or may drop) virtnat's traffic.
+  void WarnIfBlocked(const Config& config, Report& report);
 
   StateDir state_;
   std::unique_ptr<FirewallBackend> firewall_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,44 @@ struct FirewallChange {
 struct TrafficCounters {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
+};
+
+// A packet virtnat needs the host's firewalls to pass (`virtnat doctor`), at one netfilter
+// hook, in words of no particular firewall. Unset optional fields are unknown.
+struct TrafficProbe {
+  enum class Kind {
+    kForwardIn,     // prerouting: a client reaching listen:port
+    kForward,       // forward hook after DNAT: client -> guest:to_port, from the uplink side
+    kForwardReply,  // forward hook: the guest's answer
+    kEgress,        // forward hook: a guest of a nat/routed network going out
+    kDhcp,          // input: a guest's DHCP request
+    kDns,           // input: a guest's DNS query to the gateway
+  };
+  Kind kind = Kind::kForward;
+  std::string label;  // "forward tcp 198.51.100.1:2222 -> lxdev01 10.1.1.28:22 after DNAT"
+  std::optional<std::size_t> forward;  // index into DesiredState::forwards (forward kinds)
+  std::string network;                 // the network it concerns (a forward's: the target's)
+  std::string hook;                    // prerouting, input, forward
+  std::string iifname, oifname;        // "" = none (or unknown where the hook has one)
+  std::optional<Ipv4Address> saddr, daddr;
+  std::string protocol = "tcp";  // tcp, udp
+  std::optional<std::uint16_t> sport, dport;
+  std::string ct_state = "new";  // new, established
+  std::optional<bool> dnat;      // the connection was DNATed (`ct status dnat`)
+  std::string daddr_type;        // "local", "broadcast", "" = unknown
+};
+
+// One rule (or chain policy) of some firewall that drops or rejects a probe's packet.
+struct TrafficFinding {
+  std::size_t probe = 0;   // index into the probes Diagnose was given
+  bool sure = true;        // false: it MAY block (a match that could not be evaluated)
+  std::string ruleset;     // "ip filter", "inet firewalld", "iptables-legacy filter"
+  std::string chain;       // the chain of the rule ("FORWARD"; "filter_FWD_public")
+  std::string base_chain;  // where the packet entered that ruleset ("" = the same chain)
+  std::optional<std::uint64_t> handle;  // none for a chain's policy
+  std::string rule;                     // the rule, or "policy drop"
+  std::string reason;                   // what could not be evaluated (may be empty)
+  std::string fix;                      // a suggestion in words and commands
 };
 
 class FirewallBackend {
@@ -71,6 +110,12 @@ class FirewallBackend {
   // the caller drains it with DrainChangeEvents and closes it.
   virtual int OpenChangeEvents() = 0;
   virtual void DrainChangeEvents(int fd) = 0;
+
+  // Which rules of the host's whole firewall (every ruleset but virtnat's own, also other
+  // tools' and legacy ones) drop or reject the probes' packets. A rule it cannot evaluate is
+  // a finding that is not `sure`; never silence. Throws RuntimeFailure when the firewall
+  // cannot be read.
+  virtual std::vector<TrafficFinding> Diagnose(const std::vector<TrafficProbe>& probes) = 0;
 };
 
 }  // namespace virtnat

@@ -59,4 +59,17 @@ std::optional<nlohmann::json> Nftables::ListJson(const std::string& command, boo
   }
 }
 
+std::string Nftables::ListText(const std::string& command) {
+  nft_ctx_output_set_flags(context_, NFT_CTX_OUTPUT_HANDLE);
+  int status = nft_run_cmd_from_buffer(context_, command.c_str());
+  nft_ctx_output_set_flags(context_, 0);
+  if (status != 0) {
+    std::string error = nft_ctx_get_error_buffer(context_);
+    throw RuntimeFailure(
+        fmt::format("cannot read nftables ({}): {}", command, FirstLines(error, 3)));
+  }
+  const char* output = nft_ctx_get_output_buffer(context_);
+  return output ? output : "";
+}
+
 }  // namespace virtnat

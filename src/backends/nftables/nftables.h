@@ -22,6 +22,8 @@ class Nftables {
   // Runs a list command with JSON output; nullopt when the object does not exist.
   // `terse` leaves out the elements of sets and maps.
   std::optional<nlohmann::json> ListJson(const std::string& command, bool terse = false);
+  // Runs a list command with nft's text output, each rule with its "# handle N".
+  std::string ListText(const std::string& command);
 
  private:
   nft_ctx* context_;

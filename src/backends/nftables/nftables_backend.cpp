@@ -9,7 +9,9 @@
 #include <algorithm>
 
 #include "backends/nftables/conntrack.h"
+#include "backends/nftables/legacy_iptables.h"
 #include "backends/nftables/libvirt_shim.h"
+#include "backends/nftables/ruleset_doctor.h"
 #include "backends/nftables/ruleset_generation.h"
 #include "base/errors.h"
 #include "base/files.h"
@@ -352,6 +354,82 @@ bool NftablesBackend::Down() {
   if (!ReadKernel().exists) return false;
   nft_.Run(RenderDeleteTable(table_));
   return true;
+}
+
+namespace {
+
+RulesetProbe ToRulesetProbe(const TrafficProbe& probe) {
+  RulesetProbe out;
+  out.label = probe.label;
+  out.hook = probe.hook;
+  out.family = "ip";
+  out.iifname = probe.iifname;
+  out.oifname = probe.oifname;
+  if (probe.saddr) out.saddr = probe.saddr->ToString();
+  if (probe.daddr) out.daddr = probe.daddr->ToString();
+  out.protocol = probe.protocol;
+  out.sport = probe.sport;
+  out.dport = probe.dport;
+  out.ct_state = probe.ct_state;
+  out.ct_status_dnat = probe.dnat;
+  if (!probe.daddr_type.empty()) out.fib_daddr_type = probe.daddr_type;
+  return out;
+}
+
+}  // namespace
+
+std::vector<TrafficFinding> NftablesBackend::Diagnose(const std::vector<TrafficProbe>& probes) {
+  // Every table but virtnat's own, table by table: virtnat's may hold thousands of elements.
+  std::optional<nlohmann::json> ruleset;
+  RulesetDoctorOptions options;
+  options.own_table = table_;
+  if (auto tables = nft_.ListJson("list tables")) {
+    nlohmann::json metainfo;
+    metainfo["metainfo"]["json_schema_version"] = 1;
+    ruleset = nlohmann::json::object();
+    (*ruleset)["nftables"] = nlohmann::json::array({metainfo});
+    for (const auto& item : tables->value("nftables", nlohmann::json::array())) {
+      if (!item.contains("table")) continue;
+      std::string family = item["table"].value("family", "");
+      std::string name = item["table"].value("name", "");
+      if (family == "inet" && name == table_) continue;
+      std::string command = fmt::format("list table {} {}", family, name);
+      auto table = nft_.ListJson(command);
+      if (!table) continue;  // deleted meanwhile
+      for (auto& entry : (*table)["nftables"])
+        if (!entry.contains("metainfo")) (*ruleset)["nftables"].push_back(std::move(entry));
+      // The text listing translates iptables-nft's xt matches that the JSON names only.
+      options.nft_listing += nft_.ListText(command);
+    }
+  }
+  std::vector<RulesetProbe> converted;
+  converted.reserve(probes.size());
+  for (const auto& probe : probes) converted.push_back(ToRulesetProbe(probe));
+  std::vector<TrafficFinding> findings;
+  if (ruleset) {
+    auto results = DiagnoseRuleset(*ruleset, converted, options);
+    for (std::size_t i = 0; i < results.size(); ++i)
+      for (const auto& found : results[i].findings) {
+        TrafficFinding finding;
+        finding.probe = i;
+        finding.sure = found.verdict == ProbeVerdict::kBlocked;
+        finding.ruleset = fmt::format("{} {}", found.family, found.table);
+        finding.chain = found.chain;
+        finding.base_chain = fmt::format("{} {}", found.base_chain, found.hook);
+        if (found.chain == found.base_chain) finding.base_chain.clear();
+        finding.handle = found.handle;
+        finding.rule = found.rule;
+        finding.reason = found.reason;
+        finding.fix = found.fix;
+        findings.push_back(std::move(finding));
+      }
+  }
+  for (auto& finding : LegacyIptablesFindings(ReadLegacyIptables(), probes))
+    findings.push_back(std::move(finding));
+  std::stable_sort(
+      findings.begin(), findings.end(),
+      [](const TrafficFinding& a, const TrafficFinding& b) { return a.probe < b.probe; });
+  return findings;
 }
 
 }  // namespace virtnat

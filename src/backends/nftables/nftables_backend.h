@@ -33,6 +33,7 @@ class NftablesBackend : public FirewallBackend {
   bool RemoveShims() override;
   int OpenChangeEvents() override;
   void DrainChangeEvents(int fd) override;
+  std::vector<TrafficFinding> Diagnose(const std::vector<TrafficProbe>& probes) override;
 
   KernelTable ReadKernel();
   // The table without elements: enough for the layout fingerprint.

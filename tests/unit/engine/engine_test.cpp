@@ -73,8 +73,30 @@ class FakeFirewall : public FirewallBackend {
   }
   int OpenChangeEvents() override { return -1; }
   void DrainChangeEvents(int) override {}
+  // A foreign rule that drops the forward hook's packets to guest port `drop_port`.
+  std::vector<TrafficFinding> Diagnose(const std::vector<TrafficProbe>& probes) override {
+    diagnosed = probes;
+    std::vector<TrafficFinding> findings;
+    for (std::size_t i = 0; i < probes.size(); ++i)
+      if (drop_port && probes[i].kind == TrafficProbe::Kind::kForward &&
+          probes[i].dport == drop_port) {
+        TrafficFinding finding;
+        finding.probe = i;
+        finding.sure = drop_sure;
+        finding.ruleset = "inet admin";
+        finding.chain = "forward";
+        finding.handle = 4;
+        finding.rule = "tcp dport 8001 drop";
+        finding.fix = "ask the admin";
+        findings.push_back(finding);
+      }
+    return findings;
+  }
 
   bool installed = false;
+  std::optional<std::uint16_t> drop_port;
+  bool drop_sure = true;
+  std::vector<TrafficProbe> diagnosed;
   bool fail_apply = false;
   bool shims_missing = false;
   std::size_t applied_forwards = 0;
@@ -342,6 +364,71 @@ TEST_F(EngineTest, AVmStaysOnWhileAnotherRunningDomainStandsForItsHost) {
   SetDomainRunning(state, firewall, "vm-two", {"a1"}, false);
   EXPECT_EQ(log.back(), "hosts a1 off");
   EXPECT_TRUE(state.ReadRunningHosts().empty());
+}
+
+TEST_F(EngineTest, DoctorProbesActiveForwardsGuestsAndServedNetworks) {
+  Engine engine = Make();
+  vms_->running = {{"vm-a1", {"a1"}}};
+  engine.Apply(config_);
+  DoctorReport doctor = engine.Doctor(config_);
+  EXPECT_FALSE(doctor.Blocks());
+  auto count = [&](TrafficProbe::Kind kind) {
+    return std::count_if(doctor.probes.begin(), doctor.probes.end(),
+                         [kind](const TrafficProbe& p) { return p.kind == kind; });
+  };
+  EXPECT_EQ(count(TrafficProbe::Kind::kForward), 1);  // a1's; b1's VM does not run
+  EXPECT_EQ(count(TrafficProbe::Kind::kForwardIn), 1);
+  EXPECT_EQ(count(TrafficProbe::Kind::kForwardReply), 1);
+  EXPECT_EQ(count(TrafficProbe::Kind::kEgress), 2);  // both networks are nat
+  EXPECT_EQ(count(TrafficProbe::Kind::kDhcp), 1);    // standalone serves DHCP, external not
+  EXPECT_EQ(count(TrafficProbe::Kind::kDns), 2);
+  EXPECT_EQ(firewall_->diagnosed.size(), doctor.probes.size());
+  // What the backend finds is the report.
+  firewall_->drop_port = 8001;
+  doctor = engine.Doctor(config_);
+  ASSERT_EQ(doctor.findings.size(), 1u);
+  EXPECT_EQ(doctor.probes.at(doctor.findings[0].probe).dport, 8001);
+}
+
+TEST_F(EngineTest, AForwardThatAnotherRulesetDropsIsBlockedNotActive) {
+  Engine engine = Make();
+  vms_->running = {{"vm-a1", {"a1"}}, {"vm-b1", {"b1"}}};
+  engine.Apply(config_);
+  firewall_->drop_port = 8001;
+  StatusReport status = engine.Status(config_);
+  ASSERT_EQ(status.forwards.size(), 2u);
+  EXPECT_EQ(status.forwards[0].state, "blocked");
+  EXPECT_FALSE(status.forwards[0].active);
+  ASSERT_EQ(status.blocked.count(0), 1u);
+  EXPECT_EQ(status.blocked.at(0).at(0).rule, "tcp dport 8001 drop");
+  EXPECT_EQ(status.blocked.at(0).at(0).ruleset, "inet admin");
+  EXPECT_EQ(status.forwards[1].state, "active");  // control: the other forward
+  // A rule that only MAY drop it leaves it active in status (doctor reports it).
+  firewall_->drop_sure = false;
+  status = engine.Status(config_);
+  EXPECT_EQ(status.forwards[0].state, "active");
+  EXPECT_TRUE(status.blocked.empty());
+  EXPECT_TRUE(engine.Doctor(config_).Blocks());
+  // Control: without the rule, both are active.
+  firewall_->drop_port.reset();
+  status = engine.Status(config_);
+  EXPECT_EQ(status.forwards[0].state, "active");
+}
+
+TEST_F(EngineTest, ApplyWarnsOnceWhenSomethingBlocks) {
+  Engine engine = Make();
+  vms_->running = {{"vm-a1", {"a1"}}};
+  firewall_->drop_port = 8001;
+  Report report = engine.Apply(config_);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("block virtnat's traffic (1 finding; the first: blocked: "
+                                    "forward tcp 198.51.100.1:8001 -> a1 10.1.1.10:8001"),
+            std::string::npos)
+      << report.warnings[0];
+  EXPECT_NE(report.warnings[0].find("`virtnat doctor`"), std::string::npos);
+  // Control: nothing blocks, no warning.
+  firewall_->drop_port.reset();
+  EXPECT_TRUE(engine.Apply(config_).warnings.empty());
 }
 
 }  // namespace
