@@ -73,6 +73,13 @@ void EnsureShimForAWhile(const StateDir& state, const std::string& context,
 
 }  // namespace
 
+bool QemuHookEnsuresShim(const HookIndex& index, const std::string& operation,
+                         const std::set<std::string>& hosts) {
+  if (!index.shim) return false;
+  if (operation == "reconnect") return true;
+  return (operation == "prepare" || operation == "start") && !hosts.empty();
+}
+
 int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domain_xml) {
   const std::string& operation = call.operation;
   bool starting = operation == "start" || operation == "reconnect";
@@ -88,21 +95,26 @@ int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domai
   }
   if (!index) return 0;  // virtnat was never applied on this host: nothing to follow
   try {
-    if (operation == "prepare") {
-      if (index->strict) {
-        auto firewall = ChooseFirewallBackend(index->ruleset_name, state);
-        if (!firewall->Installed())
-          throw RuntimeFailure(
-              fmt::format("{} is not installed; run `virtnat apply`", firewall->Describe()));
-      }
-      return 0;
-    }
-    if (operation == "reconnect" && index->shim)
-      EnsureShimForAWhile(state, call.object, index->ruleset_name);
-    if (!index->follow_vms) return 0;
     std::set<std::string> macs;
     if (!xml.empty()) macs = ParseDomainXml(xml, "stdin").macs;
     std::set<std::string> hosts = HostsOfDomain(*index, call.object, macs);
+    if (operation == "prepare" && index->strict) {
+      auto firewall = ChooseFirewallBackend(index->ruleset_name, state);
+      if (!firewall->Installed())
+        throw RuntimeFailure(
+            fmt::format("{} is not installed; run `virtnat apply`", firewall->Describe()));
+    }
+    if (QemuHookEnsuresShim(*index, operation, hosts)) {
+      if (operation == "reconnect") {
+        EnsureShimForAWhile(state, call.object, index->ruleset_name);
+      } else {
+        auto firewall = ChooseFirewallBackend(index->ruleset_name, state);
+        if (firewall->Installed())  // not after `virtnat down`
+          EnsureShim(*firewall, fmt::format("domain {} {}", call.object, operation));
+      }
+    }
+    if (operation == "prepare") return 0;
+    if (!index->follow_vms) return 0;
     if (hosts.empty()) return 0;
     auto firewall = ChooseFirewallBackend(index->ruleset_name, state);
     SetDomainRunning(state, *firewall, call.object, hosts, starting);

@@ -11,8 +11,10 @@
 
 #include <istream>
 #include <optional>
+#include <set>
 #include <string>
 
+#include "engine/hook_index.h"
 #include "model/model.h"
 #include "state/state_dir.h"
 
@@ -30,6 +32,13 @@ struct HookCall {
 
 // Exit status for libvirt: 0 unless settings.strict_hook and the VM must not start.
 int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domain_xml);
+
+// Whether the qemu hook puts the shim back on top of libvirt's chain for this call: at
+// `prepare` and `start` of a VM that stands for hosts of the config, when some network's
+// firewall is its provider's (libvirt may have re-created its rules above the shim since
+// anyone last looked, e.g. in a libvirtd restart while no VM ran); at `reconnect` always.
+bool QemuHookEnsuresShim(const HookIndex& index, const std::string& operation,
+                         const std::set<std::string>& hosts);
 
 enum class NetworkHookAction {
   kNothing,

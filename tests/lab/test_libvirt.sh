@@ -15,7 +15,8 @@
 #   4. destroy closes the port at once; start opens it again; libvirtd restart keeps it
 #   7. migrate and restore print nothing and change nothing
 #   6. 20 domains started at once, then destroyed at once
-#   5. define = false: libvirt's own NAT network with its reject rules and virtnat's shim
+#   5. define = false: libvirt's own NAT network with its reject rules and virtnat's shim;
+#      a VM started after a libvirtd restart during which no VM ran gets the shim on top
 # Every assertion can fail: the controls show the opposite answer where it matters.
 # Takes about 2.5 minutes (20 QEMU domains under TCG on two CPUs take ~25 s to start).
 # shellcheck disable=SC2317 # helpers are called indirectly (lv_wait_for, check)
@@ -714,6 +715,27 @@ check_elem "after the restart 8080 is still in fwd_dnat" tcp 8080 192.168.100.10
 # shim for a few seconds.
 expect_shim_on_top "after the libvirtd restart the shim still comes before libvirt's reject" 8
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "after the libvirtd restart c1 -> $PUB:8080 reaches lxweb01"
+
+note "a libvirtd restart while no VM runs, then a VM starts: its prepare/start hook puts the shim back on top"
+# issue 12: libvirt re-creates its rules on a restart; with no VM running there is no reconnect
+# hook, and before the fix nothing moved the shim above libvirt's reject until the next apply.
+check "destroy lxweb01 (no VM runs now)" lv_virsh -q destroy lxweb01
+check_exit "no VM runs" 0 no_domain_runs
+check "libvirtd restart while no VM runs" lv_restart
+sleep 7 # past the network hook's few seconds of re-ensuring, if libvirt ran it
+# Where libvirt's re-created rules leave the shim when nothing re-ensures it: below the reject.
+while delete_shim >/dev/null 2>&1; do :; done
+ip netns exec "$HOST_NS" iptables -w -A LIBVIRT_FWI -m conntrack --ctstate DNAT \
+  -m comment --comment virtnat-shim -j ACCEPT
+if shim_present && ! shim_first_for virbr9; then
+  pass "control: the shim sits below libvirt's reject for virbr9"
+else
+  fail "control: the shim sits below libvirt's reject for virbr9" "$(fwi)"
+fi
+check "start lxweb01" lv_virsh -q start lxweb01
+expect_shim_on_top "right after the start the shim comes before libvirt's reject (the qemu hook)"
+wait_port_forwarding lvp-lxw 15
+expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "the VM started after the restart serves c1 -> $PUB:8080"
 
 note "down removes the table and the shim, and nothing of libvirt's"
 out=$(vn down 2>&1)

@@ -1,12 +1,13 @@
 // The network hook's decision: what it does for each libvirt call and the XML on its stdin.
+#include "engine/libvirt_hooks.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "test_config.h"
-#include "engine/libvirt_hooks.h"
 #include "providers/libvirt/network_xml.h"
 #include "providers/standalone/host_bridge.h"
+#include "test_config.h"
 
 namespace virtnat {
 namespace {
@@ -164,6 +165,24 @@ TEST(NetworkHook, RunWithBadXmlExitsZero) {
   EXPECT_EQ(RunNetworkHook(state, Call("lan", "start"), input), 0);
   std::istringstream empty("");
   EXPECT_EQ(RunNetworkHook(state, Call("lan", "stopped"), empty), 0);
+}
+
+TEST(QemuHook, TheShimGoesBackOnTopWhenAVmWithForwardsStarts) {
+  HookIndex index;
+  index.shim = true;
+  // A VM that stands for a host: at prepare and start (libvirtd may have re-created its rules
+  // above the shim while no VM ran).
+  EXPECT_TRUE(QemuHookEnsuresShim(index, "prepare", {"lxdev01"}));
+  EXPECT_TRUE(QemuHookEnsuresShim(index, "start", {"lxdev01"}));
+  EXPECT_FALSE(QemuHookEnsuresShim(index, "stopped", {"lxdev01"}));
+  EXPECT_FALSE(QemuHookEnsuresShim(index, "release", {"lxdev01"}));
+  // A VM of nobody's: nothing to do; reconnect ensures it whatever the VM.
+  EXPECT_FALSE(QemuHookEnsuresShim(index, "start", {}));
+  EXPECT_TRUE(QemuHookEnsuresShim(index, "reconnect", {}));
+  // No network's firewall is libvirt's: never.
+  index.shim = false;
+  EXPECT_FALSE(QemuHookEnsuresShim(index, "start", {"lxdev01"}));
+  EXPECT_FALSE(QemuHookEnsuresShim(index, "reconnect", {}));
 }
 
 }  // namespace
