@@ -154,7 +154,10 @@ int main(int argc, char** argv) {
          CommandApply);
   simple("status", "networks, hosts and forwards with their state and counters",
          "virtnat status --json", CommandStatus, true);
-  simple("down", "delete virtnat's nftables table, nothing else", "virtnat down", CommandDown);
+  simple("down",
+         "delete virtnat's nftables table and what it added to libvirt's, firewalld's, Docker's "
+         "and ufw's firewalls; nothing else",
+         "virtnat down", CommandDown);
   simple("doctor",
          "what in the host's other firewalls drops the traffic of forwards, guests and their "
          "DHCP/DNS; exit 1 when something does (or may)",

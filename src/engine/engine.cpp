@@ -14,8 +14,10 @@ Engine::Engine(StateDir state, std::unique_ptr<FirewallBackend> firewall, Provid
     : state_(std::move(state)), firewall_(std::move(firewall)), providers_(std::move(providers)) {}
 
 Engine Engine::For(const Config& config, const StateDir& state, const std::string& libvirt_uri) {
-  return Engine(state, ChooseFirewallBackend(config.settings.ruleset_name, state),
+  Engine engine(state, ChooseFirewallBackend(config.settings.ruleset_name, state),
                 ChooseProviders(config, libvirt_uri));
+  engine.set_neighbours(ChooseFirewallNeighbours());
+  return engine;
 }
 
 std::vector<const Network*> Engine::NetworksOf(const Config& config,
@@ -61,6 +63,7 @@ Report Engine::Reconcile(const Config& whole_config) {
     std::string done = firewall_->EnsureShims();
     if (!done.empty()) report.lines.push_back(done);
   }
+  EnsureNeighbours(desired, report, "");
   return report;
 }
 
@@ -181,6 +184,7 @@ Report Engine::Down(const Config& config) {
                                            : fmt::format("{} was not installed", name));
   if (config.DelegatesFirewall() && firewall_->RemoveShims())
     report.lines.push_back("removed the shim rule from libvirt's chain");
+  RemoveNeighbours(report);
   for (const auto& [provider, driver] : providers_.drivers)
     for (auto& line : driver->Down(config)) report.lines.push_back(std::move(line));
   return report;
@@ -211,6 +215,7 @@ Report Engine::Repair(const Config& whole_config, const std::string& reason) {
       report.lines.push_back(
           fmt::format("repaired {} ({}): {}", firewall_->DescribeShims(), reason, done));
   }
+  EnsureNeighbours(desired, report, reason);
   return report;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/firewall_backend.h"
+#include "engine/firewall_neighbour.h"
 #include "engine/network_driver.h"
 #include "engine/vm_tracking.h"
 #include "plan/desired_state.h"
@@ -74,6 +75,9 @@ class Engine {
 
   const StateDir& state() const { return state_; }
   FirewallBackend& firewall() { return *firewall_; }
+  // Other tools' firewalls (firewalld, Docker, ufw) whose rules virtnat keeps passable: ensured
+  // after each reconcile and repair, removed by down.
+  void set_neighbours(FirewallNeighbours neighbours) { neighbours_ = std::move(neighbours); }
 
   // Everything apply does: networks, running VMs, the firewall in one transaction, the
   // hook's index, the shims; networks `network stop` stopped are left out. The caller holds
@@ -118,10 +122,14 @@ class Engine {
   DoctorReport DoctorOf(const DesiredState& desired);
   // apply: one warning when rules of other firewalls drop (or may drop) virtnat's traffic.
   void WarnIfBlocked(const Config& config, Report& report);
+  // Ensures each neighbour; `reason` "" for apply, else repair's wording.
+  void EnsureNeighbours(const DesiredState& desired, Report& report, const std::string& reason);
+  void RemoveNeighbours(Report& report);
 
   StateDir state_;
   std::unique_ptr<FirewallBackend> firewall_;
   Providers providers_;
+  FirewallNeighbours neighbours_;
 };
 
 }  // namespace virtnat

@@ -431,5 +431,59 @@ TEST_F(EngineTest, ApplyWarnsOnceWhenSomethingBlocks) {
   EXPECT_TRUE(engine.Apply(config_).warnings.empty());
 }
 
+class FakeNeighbour : public FirewallNeighbour {
+ public:
+  explicit FakeNeighbour(Log& log) : log_(log) {}
+  std::string Name() const override { return "fakewall"; }
+  std::vector<std::string> Ensure(const DesiredState& state) override {
+    log_.push_back(fmt::format("neighbour ensure {} networks", state.networks.size()));
+    if (fail) throw RuntimeFailure("fakewall is confused");
+    if (in_place) return {};
+    in_place = true;
+    return {"added the bridges to zone fake"};
+  }
+  std::vector<std::string> Remove() override {
+    log_.push_back("neighbour remove");
+    in_place = false;
+    return {"deleted zone fake"};
+  }
+  bool in_place = false;
+  bool fail = false;
+
+ private:
+  Log& log_;
+};
+
+TEST_F(EngineTest, NeighboursAreEnsuredAfterTheFirewallRepairedAndRemovedOnDown) {
+  Engine engine = Make();
+  auto neighbour = std::make_unique<FakeNeighbour>(log_);
+  FakeNeighbour* fake = neighbour.get();
+  FirewallNeighbours neighbours;
+  neighbours.push_back(std::move(neighbour));
+  engine.set_neighbours(std::move(neighbours));
+  Report apply = engine.Apply(config_);
+  EXPECT_EQ(log_.back(), "neighbour ensure 2 networks");
+  EXPECT_EQ(apply.lines.back(), "added the bridges to zone fake");
+  // In place: nothing to say; gone (a firewalld reload that lost it): repaired, with the reason.
+  // (The fake drivers report a repair each time: only the neighbour's lines count here.)
+  EXPECT_EQ(engine.Repair(config_, "nftables changed").lines.back(),
+            "repaired standalone up: alpha (nftables changed)");
+  fake->in_place = false;
+  EXPECT_EQ(engine.Repair(config_, "nftables changed").lines.back(),
+            "repaired fakewall (nftables changed): added the bridges to zone fake");
+  // A stopped network leaves the neighbour's configuration with its rules.
+  engine.NetworkAction(config_, "stop", "alpha");
+  EXPECT_EQ(log_.back(), "neighbour ensure 1 networks");
+  // A neighbour that fails is a warning: virtnat's own table is in place.
+  fake->fail = true;
+  Report failed = engine.Apply(config_);
+  ASSERT_EQ(failed.warnings.size(), 1u);
+  EXPECT_EQ(failed.warnings[0], "fakewall: fakewall is confused");
+  EXPECT_TRUE(firewall_->installed);
+  Report down = engine.Down(config_);
+  EXPECT_EQ(log_.back(), "neighbour remove");
+  EXPECT_EQ(down.lines.back(), "deleted zone fake");
+}
+
 }  // namespace
 }  // namespace virtnat

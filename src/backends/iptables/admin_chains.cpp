@@ -1,0 +1,178 @@
+#include "backends/iptables/admin_chains.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <sstream>
+
+#include "base/errors.h"
+#include "base/process.h"
+
+namespace virtnat {
+namespace {
+
+constexpr const char* kIptables = "/usr/sbin/iptables";
+
+std::vector<std::string> Accept(std::vector<std::string> match) {
+  for (const char* arg :
+       {"-m", "comment", "--comment", IptablesAdminChains::kComment, "-j", "ACCEPT"})
+    match.push_back(arg);
+  return match;
+}
+
+// The bridges of networks whose firewall is virtnat's table (nat, routed, isolated). Not a
+// network whose firewall is libvirt's: with libvirt's iptables rules in the same FORWARD chain,
+// an accept in DOCKER-USER would skip libvirt's rejects.
+std::vector<const Network*> FilteredNetworks(const DesiredState& state) {
+  std::vector<const Network*> networks;
+  std::set<std::string> seen;
+  for (const auto& network : state.networks) {
+    bool filtered = network.mode == NetworkMode::kNat || network.mode == NetworkMode::kRouted ||
+                    network.mode == NetworkMode::kIsolated;
+    if (!filtered || !network.VirtnatOwnsFirewall() || network.bridge.empty() ||
+        !seen.insert(network.bridge).second)
+      continue;
+    networks.push_back(&network);
+  }
+  return networks;
+}
+
+std::vector<std::string> Tokens(const std::string& line) {
+  std::vector<std::string> tokens;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) tokens.push_back(word);
+  return tokens;
+}
+
+// A rule as iptables -S prints it, without the implicit `-m tcp`/`-m udp` it adds.
+std::vector<std::string> Normalized(std::vector<std::string> tokens) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] == "-m" && i + 1 < tokens.size() &&
+        (tokens[i + 1] == "tcp" || tokens[i + 1] == "udp")) {
+      ++i;
+      continue;
+    }
+    out.push_back(tokens[i]);
+  }
+  return out;
+}
+
+// The rules of CHAIN in the listing, as argument vectors after the chain's name.
+std::vector<std::vector<std::string>> RulesIn(const std::string& listing,
+                                              const std::string& chain) {
+  std::vector<std::vector<std::string>> rules;
+  std::istringstream lines(listing);
+  std::string line;
+  std::string prefix = "-A " + chain + " ";
+  while (std::getline(lines, line))
+    if (line.starts_with(prefix)) rules.push_back(Tokens(line.substr(prefix.size())));
+  return rules;
+}
+
+bool IsOurs(const std::vector<std::string>& rule) {
+  for (std::size_t i = 0; i + 1 < rule.size(); ++i)
+    if (rule[i] == "--comment" &&
+        (rule[i + 1] == IptablesAdminChains::kComment ||
+         rule[i + 1] == fmt::format("\"{}\"", IptablesAdminChains::kComment)))
+      return true;
+  return false;
+}
+
+std::string Run(const std::vector<std::string>& argv) {
+  ProcessResult result = RunProgram(argv);
+  if (result.exit_status != 0) {
+    std::string command;
+    for (const auto& arg : argv) command += (command.empty() ? "" : " ") + arg;
+    throw RuntimeFailure(fmt::format("`{}` failed: {}", command, result.output));
+  }
+  return result.output;
+}
+
+}  // namespace
+
+std::vector<AdminChainRules> BuildAdminChainRules(AdminChainTool, const DesiredState& state) {
+  AdminChainRules forward{"DOCKER-USER", {}};
+  for (const Network* network : FilteredNetworks(state)) {
+    forward.rules.push_back(Accept({"-i", network->bridge}));
+    forward.rules.push_back(Accept({"-o", network->bridge}));
+  }
+  return {forward};
+}
+
+bool AdminRulesOnTop(const std::string& listing, const AdminChainRules& wanted) {
+  auto rules = RulesIn(listing, wanted.chain);
+  std::size_t ours = 0;
+  for (const auto& rule : rules) ours += IsOurs(rule) ? 1 : 0;
+  if (ours != wanted.rules.size() || rules.size() < wanted.rules.size()) return false;
+  for (std::size_t i = 0; i < wanted.rules.size(); ++i) {
+    auto have = Normalized(rules[i]);
+    // iptables -S may quote the comment.
+    for (auto& token : have)
+      if (token == fmt::format("\"{}\"", IptablesAdminChains::kComment))
+        token = IptablesAdminChains::kComment;
+    if (have != Normalized(wanted.rules[i])) return false;
+  }
+  return true;
+}
+
+std::vector<std::vector<std::string>> OurRulesIn(const std::string& listing,
+                                                 const std::string& chain) {
+  std::vector<std::vector<std::string>> ours;
+  for (auto& rule : RulesIn(listing, chain))
+    if (IsOurs(rule)) ours.push_back(std::move(rule));
+  return ours;
+}
+
+std::string IptablesAdminChains::Name() const {
+  return "Docker (DOCKER-USER)";
+}
+
+std::vector<std::string> IptablesAdminChains::Chains() const {
+  return {"DOCKER-USER"};
+}
+
+std::vector<std::string> IptablesAdminChains::Ensure(const DesiredState& state) {
+  std::vector<std::string> done;
+  for (const auto& wanted : BuildAdminChainRules(tool_, state)) {
+    ProcessResult listing = RunProgram({kIptables, "-w", "-S", wanted.chain});
+    if (listing.exit_status != 0) continue;  // the tool's chain is not there: nothing to pass
+    if (AdminRulesOnTop(listing.output, wanted)) continue;
+    auto stale = OurRulesIn(listing.output, wanted.chain);
+    for (auto rule : stale) {
+      rule.insert(rule.begin(), {kIptables, "-w", "-D", wanted.chain});
+      Run(rule);
+    }
+    for (std::size_t i = 0; i < wanted.rules.size(); ++i) {
+      std::vector<std::string> argv{kIptables, "-w", "-I", wanted.chain, std::to_string(i + 1)};
+      argv.insert(argv.end(), wanted.rules[i].begin(), wanted.rules[i].end());
+      Run(argv);
+    }
+    if (wanted.rules.empty())
+      done.push_back(fmt::format("removed virtnat's {} rules from {}", stale.size(), wanted.chain));
+    else
+      done.push_back(fmt::format("{} virtnat's {} accept rules on top of {}",
+                                 stale.empty() ? "added" : "put back", wanted.rules.size(),
+                                 wanted.chain));
+  }
+  return done;
+}
+
+std::vector<std::string> IptablesAdminChains::Remove() {
+  std::vector<std::string> done;
+  for (const auto& chain : Chains()) {
+    ProcessResult listing = RunProgram({kIptables, "-w", "-S", chain});
+    if (listing.exit_status != 0) continue;
+    auto ours = OurRulesIn(listing.output, chain);
+    for (auto rule : ours) {
+      rule.insert(rule.begin(), {kIptables, "-w", "-D", chain});
+      Run(rule);
+    }
+    if (!ours.empty())
+      done.push_back(fmt::format("removed virtnat's {} rules from {}", ours.size(), chain));
+  }
+  return done;
+}
+
+}  // namespace virtnat

@@ -1,0 +1,144 @@
+#include "backends/ufw/ufw_rules.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "base/errors.h"
+#include "base/files.h"
+#include "base/process.h"
+
+namespace virtnat {
+namespace {
+
+constexpr const char* kUfw = "/usr/sbin/ufw";
+constexpr const char* kIptables = "/usr/sbin/iptables";
+constexpr const char* kUserRules = "/etc/ufw/user.rules";
+// ufw records a rule's comment in hex.
+constexpr const char* kCommentHex = "766972746e6174";  // "virtnat"
+constexpr const char* kTuplePrefix = "### tuple ### ";
+
+std::string Joined(const std::vector<std::string>& args) {
+  std::string text;
+  for (const auto& arg : args) text += (text.empty() ? "" : " ") + arg;
+  return text;
+}
+
+void RunUfw(std::vector<std::string> args) {
+  args.insert(args.begin(), kUfw);
+  ProcessResult result = RunProgram(args);
+  if (result.exit_status != 0) {
+    std::string output = result.output;
+    while (!output.empty() && output.back() == '\n') output.pop_back();
+    throw RuntimeFailure(fmt::format("ufw: `{}` failed: {}", Joined(args), output));
+  }
+}
+
+UfwRule Route(const std::string& direction, const std::string& bridge) {
+  return {fmt::format("route:allow any any 0.0.0.0/0 any 0.0.0.0/0 {}_{}", direction, bridge),
+          {"route", "allow", direction, "on", bridge, "comment", UfwRules::kComment},
+          {"route", "delete", "allow", direction, "on", bridge}};
+}
+
+UfwRule Service(const std::string& bridge, const std::string& protocol, int port) {
+  std::string port_text = std::to_string(port);
+  return {fmt::format("allow {} {} 0.0.0.0/0 any 0.0.0.0/0 in_{}", protocol, port, bridge),
+          {"allow", "in", "on", bridge, "to", "any", "port", port_text, "proto", protocol,
+           "comment", UfwRules::kComment},
+          {"--force", "delete", "allow", "in", "on", bridge, "to", "any", "port", port_text,
+           "proto", protocol}};
+}
+
+}  // namespace
+
+std::vector<UfwRule> BuildUfwRules(const DesiredState& state) {
+  std::vector<UfwRule> rules;
+  std::set<std::string> seen;
+  for (const auto& network : state.networks) {
+    bool filtered = network.mode == NetworkMode::kNat || network.mode == NetworkMode::kRouted ||
+                    network.mode == NetworkMode::kIsolated;
+    if (!filtered || !network.VirtnatOwnsFirewall() || network.bridge.empty() ||
+        !seen.insert(network.bridge).second)
+      continue;
+    rules.push_back(Route("in", network.bridge));
+    rules.push_back(Route("out", network.bridge));
+    if (network.HostServesDhcp()) {
+      rules.push_back(Service(network.bridge, "udp", 67));
+      rules.push_back(Service(network.bridge, "udp", 53));
+      rules.push_back(Service(network.bridge, "tcp", 53));
+    }
+  }
+  return rules;
+}
+
+std::set<std::string> VirtnatUfwTuples(const std::string& user_rules) {
+  std::set<std::string> tuples;
+  std::istringstream lines(user_rules);
+  std::string line;
+  const std::string ours = std::string(" comment=") + kCommentHex;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with(kTuplePrefix) || !line.ends_with(ours)) continue;
+    tuples.insert(line.substr(std::string(kTuplePrefix).size(),
+                              line.size() - std::string(kTuplePrefix).size() - ours.size()));
+  }
+  return tuples;
+}
+
+std::vector<std::string> UfwDeleteArgs(const std::string& tuple) {
+  std::istringstream words(tuple);
+  std::vector<std::string> w;
+  for (std::string word; words >> word;) w.push_back(word);
+  if (w.size() != 7) return {};
+  const std::string& where = w[6];  // in_BRIDGE or out_BRIDGE
+  auto underscore = where.find('_');
+  if (underscore == std::string::npos) return {};
+  std::string direction = where.substr(0, underscore), bridge = where.substr(underscore + 1);
+  if (w[0] == "route:allow") return Route(direction, bridge).remove;
+  if (w[0] == "allow" && direction == "in" && (w[1] == "udp" || w[1] == "tcp"))
+    return Service(bridge, w[1], std::stoi(w[2])).remove;
+  return {};
+}
+
+bool UfwRules::Enabled() {
+  if (access(kUfw, X_OK) != 0) return false;
+  return RunProgram({kIptables, "-w", "-S", "ufw-user-forward"}).exit_status == 0;
+}
+
+std::vector<std::string> UfwRules::Ensure(const DesiredState& state) {
+  std::vector<UfwRule> wanted = BuildUfwRules(state);
+  auto text = ReadFileIfExists(kUserRules);
+  std::set<std::string> have = text ? VirtnatUfwTuples(*text) : std::set<std::string>{};
+  std::set<std::string> wanted_tuples;
+  for (const auto& rule : wanted) wanted_tuples.insert(rule.tuple);
+  if (have == wanted_tuples) return {};  // ufw's reloads keep its user rules: nothing to watch
+  if (!Enabled()) return {};
+  std::vector<std::string> done;
+  for (const auto& rule : wanted)
+    if (!have.contains(rule.tuple)) {
+      RunUfw(rule.add);
+      done.push_back(fmt::format("ufw: added `ufw {}`", Joined(rule.add)));
+    }
+  for (const auto& tuple : have)
+    if (!wanted_tuples.contains(tuple))
+      if (auto args = UfwDeleteArgs(tuple); !args.empty()) {
+        RunUfw(args);
+        done.push_back(fmt::format("ufw: removed `ufw {}`", Joined(args)));
+      }
+  return done;
+}
+
+std::vector<std::string> UfwRules::Remove() {
+  auto text = ReadFileIfExists(kUserRules);
+  if (!text || access(kUfw, X_OK) != 0) return {};
+  std::size_t removed = 0;
+  for (const auto& tuple : VirtnatUfwTuples(*text))
+    if (auto args = UfwDeleteArgs(tuple); !args.empty()) {
+      RunUfw(args);
+      ++removed;
+    }
+  if (removed == 0) return {};
+  return {fmt::format("ufw: removed virtnat's {} rules", removed)};
+}
+
+}  // namespace virtnat
