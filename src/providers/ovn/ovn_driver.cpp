@@ -305,18 +305,17 @@ std::vector<std::string> OvnDriver::StatusDetails(const Network& network) {
 std::vector<ProviderForward> OvnDriver::ForwardStates(const Config& config,
                                                       const Network& network) {
   std::vector<ProviderForward> states;
-  std::map<std::string, const DbRow*> found;
+  // The VIPs of virtnat's load balancers of this network, by load balancer name.
+  std::map<std::string, std::map<std::string, std::string>> found;
   std::string unreachable;
   try {
-    for (const auto& row : Rows())
-      if (row.table == "Load_Balancer") found[row.Key()] = &row;
+    for (const auto& row : ovn::OnlyNetwork(Rows(), network.name))
+      if (row.table == "Load_Balancer")
+        found[Text(row, "name", ovn::Value::Kind::kString)] =
+            ovn::ParseDatum(row.cells.at("vips"), ovn::Value::Kind::kMap).map;
   } catch (const RuntimeFailure& error) {
     unreachable = error.what();
   }
-  Plan plan = ovn::PlanNetworks(config, {&network});
-  std::map<std::string, const ovn::Row*> planned;
-  for (const auto& row : plan.rows)
-    if (row.table == "Load_Balancer") planned[row.ExternalId("virtnat-forward")] = &row;
   const Southbound* south = South();
   std::string gateway = ActiveGateway(network);
   ovn::NetworkNames names(network.name);
@@ -324,12 +323,10 @@ std::vector<ProviderForward> OvnDriver::ForwardStates(const Config& config,
     ProviderForward state{*forward, "", false, false};
     bool installed = unreachable.empty();
     for (Protocol protocol : forward->protocols) {
-      auto want = planned.find(ovn::ForwardKey(*forward, protocol));
-      if (want == planned.end()) continue;
-      auto have = found.find(want->second->Key());
-      installed = installed && have != found.end() &&
-                  ovn::ParseDatum(have->second->cells.at("vips"), ovn::Value::Kind::kMap) ==
-                      want->second->columns.at("vips");
+      auto have = found.find(ovn::LoadBalancerName(network, *forward, protocol));
+      for (const auto& [vip, backend] : ovn::ForwardVips(*forward))
+        installed = installed && have != found.end() && have->second.contains(vip) &&
+                    have->second.at(vip) == backend;
     }
     auto [owner, host] = config.FindHostByAddress(forward->target);
     if (!unreachable.empty()) {

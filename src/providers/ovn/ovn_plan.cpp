@@ -55,6 +55,38 @@ std::string ForwardMatch(const NetworkNames& names, const Forward& forward, Prot
                      forward.target.ToString(), ports);
 }
 
+// The guest ports of a backend that forwards without a source list open, for one ACL.
+struct OpenPorts {
+  std::set<int> ports;
+  std::set<std::pair<int, int>> ranges;
+};
+
+// "inport == "NET.int.rp" && ip4.dst == T && (tcp.dst == {80, 443} || (tcp.dst >= 9000 && ...))".
+std::string OpenPortsMatch(const NetworkNames& names, Ipv4Address target, Protocol protocol,
+                           const OpenPorts& open) {
+  std::string field = ToString(protocol) + ".dst";
+  std::vector<std::string> terms;
+  if (open.ports.size() == 1) {
+    terms.push_back(fmt::format("{} == {}", field, *open.ports.begin()));
+  } else if (!open.ports.empty()) {
+    std::string list;
+    for (int port : open.ports) list += (list.empty() ? "" : ", ") + std::to_string(port);
+    terms.push_back(fmt::format("{} == {{{}}}", field, list));
+  }
+  for (auto [first, last] : open.ranges)
+    terms.push_back(fmt::format("{0} >= {1} && {0} <= {2}", field, first, last));
+  std::string ports = terms.front();
+  if (terms.size() > 1) {
+    ports = "(";
+    for (std::size_t i = 0; i < terms.size(); ++i)
+      ports += (i ? " || " : "") +
+               (terms[i].find("&&") == std::string::npos ? terms[i] : "(" + terms[i] + ")");
+    ports += ")";
+  }
+  return fmt::format("inport == \"{}\" && ip4.dst == {} && {}", names.switch_router_port,
+                     target.ToString(), ports);
+}
+
 // A shell word for display: single-quoted unless it is plain.
 std::string ShellWord(const std::string& word) {
   bool plain = !word.empty();
@@ -95,6 +127,12 @@ class Planner {
   NetworkNames names_;
   Plan& plan_;
   std::vector<std::string> load_balancers_, acls_;
+  // One load balancer per listen address and protocol (as Incus has it): load balancer name ->
+  // protocol and VIPs.
+  std::map<std::string, std::pair<Protocol, std::map<std::string, std::string>>> vips_;
+  // Mode nat: the ports forwards without a source list open, per backend and protocol (one
+  // ACL each).
+  std::map<std::pair<Ipv4Address, Protocol>, OpenPorts> open_;
 };
 
 void Planner::Run() {
@@ -140,6 +178,21 @@ void Planner::Run() {
   // Forwards; mode nat lets nothing else in from outside the network.
   for (const Forward* forward : ForwardsOf(config_, net))
     for (Protocol protocol : forward->protocols) AddForward(*forward, protocol);
+  for (const auto& [backend, open] : open_)
+    acls_.push_back(Add(
+        "ACL",
+        {{"direction", Value::String("to-lport")},
+         {"priority", Value::Integer(1001)},
+         {"action", Value::String("allow-related")},
+         {"match", Value::String(OpenPortsMatch(names_, backend.first, backend.second, open))},
+         {"external_ids", Marks({{"virtnat-backend",
+                                  ToString(backend.second) + " " + backend.first.ToString()}})}}));
+  for (auto& [name, vips] : vips_)
+    load_balancers_.push_back(
+        Add("Load_Balancer", {{"name", Value::String(name)},
+                              {"protocol", Value::String(ToString(vips.first))},
+                              {"vips", Value::Map(std::move(vips.second))},
+                              {"external_ids", Marks()}}));
   if (net.mode == NetworkMode::kNat)
     acls_.insert(
         acls_.begin(),
@@ -245,15 +298,9 @@ void Planner::Run() {
 
 void Planner::AddForward(const Forward& forward, Protocol protocol) {
   const std::string key = ForwardKey(forward, protocol);
-  std::map<std::string, std::string> vips;
-  for (int offset = 0; offset < forward.port.Size(); ++offset)
-    vips[fmt::format("{}:{}", ListenOf(forward), forward.port.first + offset)] =
-        fmt::format("{}:{}", forward.target.ToString(), forward.to_port.first + offset);
-  load_balancers_.push_back(
-      Add("Load_Balancer", {{"name", Value::String(LoadBalancerName(network_, forward, protocol))},
-                            {"protocol", Value::String(ToString(protocol))},
-                            {"vips", Value::Map(vips)},
-                            {"external_ids", Marks({{"virtnat-forward", key}})}}));
+  auto& [lb_protocol, vips] = vips_[LoadBalancerName(network_, forward, protocol)];
+  lb_protocol = protocol;
+  for (auto& [vip, backend] : ForwardVips(forward)) vips[vip] = backend;
   const std::string match = ForwardMatch(names_, forward, protocol);
   auto acl = [&](int priority, const char* action, const std::string& text, Ids extra) {
     extra["virtnat-forward"] = key;
@@ -264,8 +311,15 @@ void Planner::AddForward(const Forward& forward, Protocol protocol) {
                                 {"external_ids", Marks(std::move(extra))}}));
   };
   if (forward.sources.empty()) {
-    // Mode routed lets everything in already; mode nat needs the forward's own way in.
-    if (network_.mode == NetworkMode::kNat) acl(1001, "allow-related", match, {});
+    // Mode routed lets everything in already; mode nat needs a way in: one ACL per backend and
+    // protocol for all its forwards without a source list.
+    if (network_.mode == NetworkMode::kNat) {
+      OpenPorts& open = open_[{forward.target, protocol}];
+      if (forward.to_port.first == forward.to_port.last)
+        open.ports.insert(forward.to_port.first);
+      else
+        open.ranges.insert({forward.to_port.first, forward.to_port.last});
+    }
     return;
   }
   std::set<std::string> sources;
@@ -326,10 +380,17 @@ std::vector<const Forward*> ForwardsOf(const Config& config, const Network& netw
   return forwards;
 }
 
+std::map<std::string, std::string> ForwardVips(const Forward& forward) {
+  std::map<std::string, std::string> vips;
+  for (int offset = 0; offset < forward.port.Size(); ++offset)
+    vips[fmt::format("{}:{}", ListenOf(forward), forward.port.first + offset)] =
+        fmt::format("{}:{}", forward.target.ToString(), forward.to_port.first + offset);
+  return vips;
+}
+
 std::string LoadBalancerName(const Network& network, const Forward& forward, Protocol protocol) {
-  return fmt::format("{}.fwd.{}.{}{}", network.name, ToString(protocol),
-                     ListensOnUplink(network, forward) ? "" : ListenOf(forward) + ":",
-                     ToString(forward.port));
+  return fmt::format("{}.fwd.{}{}", network.name, ToString(protocol),
+                     ListensOnUplink(network, forward) ? "" : "." + ListenOf(forward));
 }
 
 std::string AddressSetName(const Network& network, const Forward& forward, Protocol protocol) {

@@ -2,12 +2,14 @@
 // follow, proven with real packets): per network a logical switch with one port NETWORK-HOST
 // per host ("MAC IP", native DHCP, DNS records), a logical router on it and, unless isolated, a
 // gateway port on a provider switch with a localnet port (the uplink), gateway chassis in
-// priority order, SNAT (mode nat) and a default route; per forward and protocol a load balancer
-// (one VIP per port) on the router and the switch and the ACLs that let it in (mode nat drops
-// everything else from outside; a source list narrows the forward's ACL to an address set).
+// priority order, SNAT (mode nat) and a default route; a load balancer per listen address and
+// protocol with one VIP per port of every forward, on the router and the switch; per forward
+// and protocol the ACLs that let it in (mode nat drops everything else from outside; a source
+// list narrows the forward's ACL to an address set).
 // Pure: no database.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,8 +51,13 @@ RouterMacs MacsOf(const Config& config, const std::string& network);
 std::string ForwardKey(const Forward& forward, Protocol protocol);
 // The forwards of the config to hosts of `network`.
 std::vector<const Forward*> ForwardsOf(const Config& config, const Network& network);
-// The load balancer of a forward for one protocol.
+// The load balancer that holds a forward's VIPs for one protocol: one per network, listen
+// address and protocol (NETWORK.fwd.PROTO, or NETWORK.fwd.PROTO.LISTEN for a listen address
+// other than the uplink_address).
 std::string LoadBalancerName(const Network& network, const Forward& forward, Protocol protocol);
+// A forward's VIPs: one per port ("LISTEN:PORT" -> "TARGET:TO_PORT"); OVN's load balancers
+// have no port ranges.
+std::map<std::string, std::string> ForwardVips(const Forward& forward);
 // The address set of a forward with a source list ([A-Za-z0-9_] only).
 std::string AddressSetName(const Network& network, const Forward& forward, Protocol protocol);
 

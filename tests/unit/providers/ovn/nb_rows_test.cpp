@@ -149,18 +149,25 @@ TEST(NbDiff, ASecondApplySendsNothing) {
   EXPECT_EQ(change.Summary(), "rows unchanged");
 }
 
-TEST(NbDiff, AChangedForwardReplacesItsRowsAndKeepsTheNetwork) {
+TEST(NbDiff, AChangedForwardChangesItsVipsAndItsBackendsAclInPlace) {
   Config before = Fleet();
   auto rows = Materialise(PlanAll(before));
   Config after =
-      Fleet(Replace(kFleetConfig, "port = 8080\nto_port = 80", "port = 8081\nto_port = 80"));
+      Fleet(Replace(kFleetConfig, "port = 8080\nto_port = 80", "port = 8081\nto_port = 81"));
   Change change = Diff(PlanAll(after), rows);
-  EXPECT_EQ(change.created, 2);  // its load balancer and ACL
+  EXPECT_EQ(change.created + change.removed, 0) << change.Summary();
+  EXPECT_EQ(change.changed, 2);  // the load balancer's VIPs, the ACL of web1's open ports
+  EXPECT_EQ(Count(change, "set", "Load_Balancer"), 1);
+  EXPECT_EQ(Count(change, "set", "ACL"), 1);
+  // An allowlisted forward has its own rows: changing it replaces them.
+  Config moved =
+      Fleet(Replace(kFleetConfig, "port = 2222\nto_port = 22", "port = 2223\nto_port = 22"));
+  change = Diff(PlanAll(moved), rows);
+  EXPECT_EQ(change.created, 2);  // its address set and ACL under the new key
   EXPECT_EQ(change.removed, 2);
-  EXPECT_EQ(change.changed, 2);  // the switch and the router hold the new ones
-  EXPECT_EQ(Count(change, "destroy", "Load_Balancer"), 1);
+  EXPECT_EQ(Count(change, "destroy", "Address_Set"), 1);
   EXPECT_EQ(Count(change, "create", "Logical_Switch"), 0);  // no port loses its binding
-  EXPECT_EQ(Count(change, "remove", "Logical_Switch"), 2);  // the old ACL and load balancer
+  EXPECT_EQ(Count(change, "remove", "Logical_Switch"), 1);  // the old ACL
 }
 
 TEST(NbDiff, ColumnsThatDifferAreSetInPlace) {
@@ -202,7 +209,7 @@ TEST(NbDiff, RowsOfOthersAndTheirReferencesStay) {
 TEST(NbDiff, ADuplicateRowGoes) {
   Plan plan = PlanAll(Fleet());
   auto rows = Materialise(plan);
-  DbRow copy = *FindRow(rows, "Load_Balancer", "fleet.fwd.tcp.8080");
+  DbRow copy = *FindRow(rows, "Load_Balancer", "fleet.fwd.tcp");
   copy.uuid = "copy";
   rows.push_back(copy);
   Change change = Diff(plan, rows);
@@ -236,8 +243,8 @@ TEST(NbDiff, DownRemovesExactlyVirtnatsRowsByDestroyingTheRoots) {
     EXPECT_EQ(command[0], "destroy");
     EXPECT_TRUE(IsRootTable(command[1])) << command[1];
   }
-  // Switches (2), the router, 4 load balancers, DHCP, DNS, one address set.
-  EXPECT_EQ(change.commands.size(), 10u);
+  // Switches (2), the router, 2 load balancers, DHCP, DNS, one address set.
+  EXPECT_EQ(change.commands.size(), 8u);
 }
 
 TEST(NbDiff, OneNetworkAloneStartsAndStops) {

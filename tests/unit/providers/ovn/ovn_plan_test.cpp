@@ -109,7 +109,7 @@ TEST(OvnPlan, TheSwitchHoldsPortsAclsLoadBalancersAndDnsAndServesTheDhcpRange) {
   const Row* ls = Find(plan, "Logical_Switch", "fleet");
   ASSERT_TRUE(ls);
   EXPECT_EQ(ls->refs.at("ports").size(), 3u);          // two hosts and the router's port
-  EXPECT_EQ(ls->refs.at("load_balancer").size(), 4u);  // 8080, 9000-9002 tcp and udp, 2222
+  EXPECT_EQ(ls->refs.at("load_balancer").size(), 2u);  // one per listen address and protocol
   EXPECT_EQ(ls->refs.at("dns_records").size(), 1u);
   EXPECT_EQ(Column(*ls, "other_config"),
             R"({"exclude_ips"="10.99.0.1..10.99.0.99 10.99.0.201..10.99.0.254", )"
@@ -152,7 +152,7 @@ TEST(OvnPlan, ModeNatHasTheRouterWithGatewayChassisSnatRouteAndTheProviderSwitch
   // Mode nat: nothing from outside the subnet gets in but through forwards.
   bool drop = false;
   for (const Row* acl : All(plan, "ACL"))
-    if (acl->ExternalId("virtnat-forward").empty()) {
+    if (acl->columns.at("action").text == "drop") {
       drop = true;
       EXPECT_EQ(acl->columns.at("match").text,
                 "inport == \"fleet.int.rp\" && ip4 && ip4.src != 10.99.0.0/24");
@@ -162,26 +162,29 @@ TEST(OvnPlan, ModeNatHasTheRouterWithGatewayChassisSnatRouteAndTheProviderSwitch
   EXPECT_TRUE(drop);
 }
 
-TEST(OvnPlan, ForwardsAreLoadBalancersWithOneVipPerPortAndAclsThatLetThemIn) {
+TEST(OvnPlan, ForwardsAreVipsOfOneLoadBalancerPerProtocolAndAclsThatLetThemIn) {
   Plan plan = PlanOf(Fleet());
-  const Row* lb = Find(plan, "Load_Balancer", "fleet.fwd.tcp.8080");
-  ASSERT_TRUE(lb);
-  EXPECT_EQ(Column(*lb, "vips"), R"({"198.51.100.50:8080"="10.99.0.11:80"})");
-  EXPECT_EQ(lb->ExternalId("virtnat-forward"), "tcp 198.51.100.50:8080 -> web1:80");
-  // A range, port by port, for each protocol.
-  for (const char* name : {"fleet.fwd.tcp.9000-9002", "fleet.fwd.udp.9000-9002"}) {
-    const Row* range = Find(plan, "Load_Balancer", name);
-    ASSERT_TRUE(range) << name;
-    EXPECT_EQ(range->columns.at("vips").map.size(), 3u);
-    EXPECT_EQ(range->columns.at("vips").map.at("198.51.100.50:9001"), "10.99.0.12:9001");
-  }
+  const Row* tcp = Find(plan, "Load_Balancer", "fleet.fwd.tcp");
+  const Row* udp = Find(plan, "Load_Balancer", "fleet.fwd.udp");
+  ASSERT_TRUE(tcp && udp);
+  EXPECT_EQ(All(plan, "Load_Balancer").size(), 2u);
+  // One VIP per port (ranges port by port), every forward of the protocol.
+  EXPECT_EQ(Column(*tcp, "vips"),
+            R"({"198.51.100.50:2222"="10.99.0.11:22", "198.51.100.50:8080"="10.99.0.11:80", )"
+            R"("198.51.100.50:9000"="10.99.0.12:9000", "198.51.100.50:9001"="10.99.0.12:9001", )"
+            R"("198.51.100.50:9002"="10.99.0.12:9002"})");
+  EXPECT_EQ(Column(*tcp, "protocol"), "\"tcp\"");
+  EXPECT_EQ(udp->columns.at("vips").map.size(), 3u);
+  EXPECT_EQ(udp->columns.at("vips").map.at("198.51.100.50:9001"), "10.99.0.12:9001");
+  // Forwards without a source list: one ACL per backend and protocol opens their guest ports.
   std::map<std::string, std::string> matches;
-  for (const Row* acl : All(plan, "ACL"))
-    if (!acl->ExternalId("virtnat-forward").empty())
-      matches[acl->ExternalId("virtnat-forward")] = acl->columns.at("match").text;
-  EXPECT_EQ(matches.at("tcp 198.51.100.50:8080 -> web1:80"),
+  for (const Row* acl : All(plan, "ACL")) {
+    std::string key = acl->ExternalId("virtnat-forward") + acl->ExternalId("virtnat-backend");
+    if (!key.empty()) matches[key] = acl->columns.at("match").text;
+  }
+  EXPECT_EQ(matches.at("tcp 10.99.0.11"),
             "inport == \"fleet.int.rp\" && ip4.dst == 10.99.0.11 && tcp.dst == 80");
-  EXPECT_EQ(matches.at("udp 198.51.100.50:9000-9002 -> Web2:9000-9002"),
+  EXPECT_EQ(matches.at("udp 10.99.0.12"),
             "inport == \"fleet.int.rp\" && ip4.dst == 10.99.0.12 && udp.dst >= 9000 && "
             "udp.dst <= 9002");
   // An allowlist: an address set and the forward's ACL narrowed to it.
@@ -196,13 +199,36 @@ TEST(OvnPlan, ForwardsAreLoadBalancersWithOneVipPerPortAndAclsThatLetThemIn) {
     EXPECT_EQ(row.ExternalId("virtnat-forward").find("db1"), std::string::npos);
 }
 
+TEST(OvnPlan, OneAclOpensTheGuestPortsOfEveryForwardWithoutASourceListToABackend) {
+  std::string extra = R"(
+[[forward]]
+host = "web1"
+port = 443
+
+[[forward]]
+host = "web1"
+port = "5000-5001"
+)";
+  Plan plan = PlanOf(Fleet(kFleetConfig + extra));
+  std::vector<std::string> matches;
+  for (const Row* acl : All(plan, "ACL"))
+    if (acl->ExternalId("virtnat-backend") == "tcp 10.99.0.11")
+      matches.push_back(acl->columns.at("match").text);
+  EXPECT_EQ(matches, std::vector<std::string>{
+                         "inport == \"fleet.int.rp\" && ip4.dst == 10.99.0.11 && (tcp.dst == {80, "
+                         "443} || (tcp.dst >= 5000 && tcp.dst <= 5001))"});
+}
+
 TEST(OvnPlan, ListenOtherThanTheUplinkAddressNamesItsRows) {
   Config config =
       Fleet(Replace(kFleetConfig, "port = 8080\n", "port = 8080\nlisten = \"198.51.100.60\"\n"));
   Plan plan = PlanOf(config);
-  const Row* lb = Find(plan, "Load_Balancer", "fleet.fwd.tcp.198.51.100.60:8080");
+  const Row* lb = Find(plan, "Load_Balancer", "fleet.fwd.tcp.198.51.100.60");
   ASSERT_TRUE(lb);
   EXPECT_EQ(Column(*lb, "vips"), R"({"198.51.100.60:8080"="10.99.0.11:80"})");
+  EXPECT_FALSE(Find(plan, "Load_Balancer", "fleet.fwd.tcp")
+                   ->columns.at("vips")
+                   .map.contains("198.51.100.50:8080"));
 }
 
 TEST(OvnPlan, ModeRoutedHasNoSnatAndNoNetworkDropButAllowlistsStillHold) {
