@@ -249,8 +249,8 @@
             }
             if (item.ok === true || item.status === "ok" || item.severity === "ok") continue;
             findings.push({
-                severity: String(item.severity || item.level || item.status || ""),
-                text: String(item.message || item.text || item.summary || item.finding || JSON.stringify(item)),
+                severity: String(item.severity || item.level || item.status || item.verdict || ""),
+                text: String(item.message || item.text || item.summary || item.finding || item.line || JSON.stringify(item)),
             });
         }
         return findings;
@@ -355,7 +355,11 @@
         const rows = forwards.map((forward) => {
             const stateText = forwardState(forward, status.table);
             const stateCell = [label(stateText, stateKind(stateText))];
-            const reason = forward.blocked_by || forward.reason || forward.detail;
+            // status --json: blocked_by lists the rules of other tables that drop the forward.
+            const blockedBy = Array.isArray(forward.blocked_by)
+                ? forward.blocked_by.map((f) => f.ruleset + " " + f.chain + ": " + f.rule).join("; ")
+                : forward.blocked_by;
+            const reason = blockedBy || forward.reason || forward.detail;
             if (reason) stateCell.push(el("div", { class: "vn-muted vn-small", text: String(reason) }));
             const target = forward.host
                 ? el("span", {}, [el("strong", { text: forward.host }), " ", el("span", { class: "vn-muted vn-mono", text: forward.target })])

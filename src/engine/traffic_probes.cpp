@@ -139,7 +139,10 @@ std::vector<TrafficProbe> BuildTrafficProbes(const DesiredState& state, const Ho
   for (const auto& network : state.networks) {
     if (!network.has_address || network.bridge.empty()) continue;
     Ipv4Address guest = SomeGuest(network);
-    if (network.mode == NetworkMode::kNat || network.mode == NetworkMode::kRouted) {
+    // Guests going out: only where there is a way out (a default route); without one no
+    // firewall is to blame, and an unknown output interface would only make findings up.
+    if ((network.mode == NetworkMode::kNat || network.mode == NetworkMode::kRouted) &&
+        !routes.default_interface.empty()) {
       TrafficProbe out;
       out.kind = TrafficProbe::Kind::kEgress;
       out.label = fmt::format("guests of {} ({}) going out", network.name, network.bridge);

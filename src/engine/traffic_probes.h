@@ -25,7 +25,8 @@ struct HostRoutes {
 HostRoutes ReadHostRoutes();
 
 // Pure. Forwards of stopped networks are not in `state`; forwards waiting for their VM are
-// left out. A port range is probed at its first port.
+// left out. A port range is probed at its first port. Guests going out are probed only when
+// the host has a default route.
 std::vector<TrafficProbe> BuildTrafficProbes(const DesiredState& state, const HostRoutes& routes);
 
 // "may block" or "blocked" (TrafficFinding::sure).

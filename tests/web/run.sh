@@ -278,7 +278,7 @@ else
   web_finish
 fi
 drive '{"cmd":"text","selector":"#health"}'
-has_text "the page says the table is in sync (status's drift line; no doctor yet)" "$(q .text)" "in sync"
+has_text "the page says virtnat doctor has no findings (nothing blocks virtnat's traffic)" "$(q .text)" "virtnat doctor: no findings"
 
 # ------------------------------------------------------------------ networks
 note "networks"

@@ -127,6 +127,12 @@ TEST_F(TrafficProbesTest, GuestsGoOutByModeAndServedNetworksGetDhcpAndDns) {
   EXPECT_EQ(egress[0].oifname, "wan0");
   EXPECT_EQ(egress[0].saddr->ToString(), "10.1.1.28");
   EXPECT_EQ(egress[0].dnat, false);
+  // No default route: no way out to probe.
+  HostRoutes no_default = routes_;
+  no_default.default_interface.clear();
+  EXPECT_TRUE(Of(TrafficProbe::Kind::kEgress,
+                 BuildTrafficProbes(BuildDesiredState(config_, {}), no_default))
+                  .empty());
   auto dhcp = Of(TrafficProbe::Kind::kDhcp, probes);
   ASSERT_EQ(dhcp.size(), 2u);  // lab and quiet (standalone serves both); not the open one
   EXPECT_EQ(dhcp[0].hook, "input");
