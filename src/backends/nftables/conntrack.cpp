@@ -1,41 +1,102 @@
 #include "backends/nftables/conntrack.h"
 
 #include <arpa/inet.h>
-#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cstring>
 #include <sstream>
-
-#include "model/net.h"
+#include <string>
 
 namespace virtnat {
 namespace {
 
-struct DumpContext {
-  const std::vector<ClosedMapping>* mappings;
-  std::vector<nf_conntrack*> matches;
+// A mapping with its addresses as numbers (network byte order), for matching entries.
+struct Wanted {
+  bool any_listen = true;
+  std::uint32_t listen = 0;
+  std::uint8_t protocol = 0;
+  std::uint16_t port = 0;  // network byte order
+  std::uint32_t target = 0;
+  std::uint16_t to_port = 0;
 };
 
-bool Matches(const nf_conntrack* ct, const ClosedMapping& mapping) {
-  if (nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != mapping.protocol) return false;
-  if (ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST)) != mapping.port) return false;
-  if (ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != mapping.to_port) return false;
-  auto address = [](std::uint32_t network_order) {
-    return Ipv4Address{ntohl(network_order)}.ToString();
-  };
-  if (address(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC)) != mapping.target) return false;
-  return mapping.listen.empty() ||
-         address(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST)) == mapping.listen;
+// What a conntrack entry says about one direction: addresses, protocol and ports.
+struct Tuple {
+  std::uint32_t source = 0, destination = 0;
+  std::uint8_t protocol = 0;
+  std::uint16_t source_port = 0, destination_port = 0;
+  bool complete = false;
+};
+
+const nlattr* Nested(const nlattr* nest, int type) {
+  const char* tail =
+      static_cast<const char*>(mnl_attr_get_payload(nest)) + mnl_attr_get_payload_len(nest);
+  for (auto* attribute = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+       mnl_attr_ok(attribute, static_cast<int>(tail - reinterpret_cast<const char*>(attribute)));
+       attribute = mnl_attr_next(attribute))
+    if (mnl_attr_get_type(attribute) == type) return attribute;
+  return nullptr;
 }
 
-int OnEntry(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
-  auto* context = static_cast<DumpContext*>(data);
-  for (const auto& mapping : *context->mappings)
-    if (Matches(ct, mapping)) {
-      context->matches.push_back(nfct_clone(ct));
-      break;
+Tuple ReadTuple(const nlattr* tuple) {
+  Tuple result;
+  const nlattr* ip = Nested(tuple, CTA_TUPLE_IP);
+  const nlattr* proto = Nested(tuple, CTA_TUPLE_PROTO);
+  if (!ip || !proto) return result;
+  const nlattr *source = Nested(ip, CTA_IP_V4_SRC), *destination = Nested(ip, CTA_IP_V4_DST);
+  const nlattr* number = Nested(proto, CTA_PROTO_NUM);
+  if (!source || !destination || !number) return result;
+  result.source = mnl_attr_get_u32(source);
+  result.destination = mnl_attr_get_u32(destination);
+  result.protocol = mnl_attr_get_u8(number);
+  if (const nlattr* port = Nested(proto, CTA_PROTO_SRC_PORT))
+    result.source_port = mnl_attr_get_u16(port);
+  if (const nlattr* port = Nested(proto, CTA_PROTO_DST_PORT))
+    result.destination_port = mnl_attr_get_u16(port);
+  result.complete = true;
+  return result;
+}
+
+bool Matches(const Tuple& original, const Tuple& reply, const Wanted& mapping) {
+  return original.protocol == mapping.protocol && original.destination_port == mapping.port &&
+         reply.source_port == mapping.to_port && reply.source == mapping.target &&
+         (mapping.any_listen || original.destination == mapping.listen);
+}
+
+class Socket {
+ public:
+  Socket() : socket_(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) {
+    if (socket_ && mnl_socket_bind(socket_, 0, MNL_SOCKET_AUTOPID) < 0) {
+      mnl_socket_close(socket_);
+      socket_ = nullptr;
     }
-  return NFCT_CB_CONTINUE;
+  }
+  ~Socket() {
+    if (socket_) mnl_socket_close(socket_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  mnl_socket* get() const { return socket_; }
+
+ private:
+  mnl_socket* socket_;
+};
+
+nlmsghdr* PutHeader(char* buffer, std::uint16_t type, std::uint16_t flags, std::uint32_t seq) {
+  nlmsghdr* header = mnl_nlmsg_put_header(buffer);
+  header->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | type);
+  header->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
+  header->nlmsg_seq = seq;
+  auto* body = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(header, sizeof(nfgenmsg)));
+  body->nfgen_family = AF_INET;
+  body->version = NFNETLINK_V0;
+  body->res_id = 0;
+  return header;
 }
 
 }  // namespace
@@ -69,20 +130,113 @@ std::vector<ClosedMapping> ParseClosedMappings(const std::vector<std::string>& e
 }
 
 std::size_t ForgetConnections(const std::vector<ClosedMapping>& mappings) {
-  if (mappings.empty()) return 0;
-  nfct_handle* handle = nfct_open(CONNTRACK, 0);
-  if (!handle) return 0;
-  DumpContext context{&mappings, {}};
-  nfct_callback_register(handle, NFCT_T_ALL, OnEntry, &context);
-  std::uint32_t family = AF_INET;
-  nfct_query(handle, NFCT_Q_DUMP, &family);
-  nfct_callback_unregister(handle);
-  std::size_t deleted = 0;
-  for (nf_conntrack* ct : context.matches) {
-    if (nfct_query(handle, NFCT_Q_DESTROY, ct) == 0) ++deleted;
-    nfct_destroy(ct);
+  std::vector<Wanted> wanted;
+  for (const auto& mapping : mappings) {
+    Wanted entry;
+    in_addr address{};
+    if (inet_pton(AF_INET, mapping.target.c_str(), &address) != 1) continue;
+    entry.target = address.s_addr;
+    if (!mapping.listen.empty()) {
+      if (inet_pton(AF_INET, mapping.listen.c_str(), &address) != 1) continue;
+      entry.any_listen = false;
+      entry.listen = address.s_addr;
+    }
+    entry.protocol = static_cast<std::uint8_t>(mapping.protocol);
+    entry.port = htons(static_cast<std::uint16_t>(mapping.port));
+    entry.to_port = htons(static_cast<std::uint16_t>(mapping.to_port));
+    wanted.push_back(entry);
   }
-  nfct_close(handle);
+  if (wanted.empty()) return 0;
+  Socket socket;
+  if (!socket.get()) return 0;  // failures are not fatal: the rule change already happened
+  std::uint32_t seq = 1;
+  alignas(nlmsghdr) char request[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* dump = PutHeader(request, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq);
+  if (mnl_socket_sendto(socket.get(), dump, dump->nlmsg_len) < 0) return 0;
+  // The delete requests of the matching entries: their original tuple, zone and id, as the
+  // dump gave them; sent together once the dump is over.
+  std::string deletes;
+  std::vector<char> buffer(64 * 1024);
+  bool done = false;
+  while (!done) {
+    ssize_t length = mnl_socket_recvfrom(socket.get(), buffer.data(), buffer.size());
+    if (length <= 0) {
+      if (length < 0 && errno == EINTR) continue;
+      return 0;
+    }
+    int remaining = static_cast<int>(length);
+    for (auto* reply = reinterpret_cast<nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(reply, remaining);
+         reply = mnl_nlmsg_next(reply, &remaining)) {
+      if (reply->nlmsg_type == NLMSG_DONE || reply->nlmsg_type == NLMSG_ERROR) {
+        done = true;
+        break;
+      }
+      const nlattr *original = nullptr, *answer = nullptr, *zone = nullptr, *id = nullptr;
+      const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(reply));
+      for (auto* attribute =
+               static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)));
+           mnl_attr_ok(attribute,
+                       static_cast<int>(tail - reinterpret_cast<const char*>(attribute)));
+           attribute = mnl_attr_next(attribute)) {
+        switch (mnl_attr_get_type(attribute)) {
+          case CTA_TUPLE_ORIG:
+            original = attribute;
+            break;
+          case CTA_TUPLE_REPLY:
+            answer = attribute;
+            break;
+          case CTA_ZONE:
+            zone = attribute;
+            break;
+          case CTA_ID:
+            id = attribute;
+            break;
+          default:
+            break;
+        }
+      }
+      if (!original || !answer) continue;
+      Tuple forward = ReadTuple(original), back = ReadTuple(answer);
+      if (!forward.complete || !back.complete) continue;
+      bool match = false;
+      for (const auto& mapping : wanted) match = match || Matches(forward, back, mapping);
+      if (!match) continue;
+      char message[1024];
+      nlmsghdr* request_header = PutHeader(message, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, ++seq);
+      for (const nlattr* attribute : {original, zone, id}) {
+        if (!attribute) continue;
+        std::memcpy(static_cast<char*>(mnl_nlmsg_get_payload_tail(request_header)), attribute,
+                    attribute->nla_len);
+        request_header->nlmsg_len += MNL_ALIGN(attribute->nla_len);
+      }
+      deletes.append(message, NLMSG_ALIGN(request_header->nlmsg_len));
+    }
+  }
+  // In pieces the socket's send buffer takes; one acknowledgement (or error: the entry went
+  // meanwhile) per request.
+  std::size_t deleted = 0;
+  std::size_t offset = 0;
+  while (offset < deletes.size()) {
+    std::size_t end = offset, in_piece = 0;
+    while (end < deletes.size() && end - offset < 32 * 1024) {
+      end += NLMSG_ALIGN(reinterpret_cast<const nlmsghdr*>(deletes.data() + end)->nlmsg_len);
+      ++in_piece;
+    }
+    if (mnl_socket_sendto(socket.get(), deletes.data() + offset, end - offset) < 0) break;
+    offset = end;
+    std::size_t answered = 0;
+    while (answered < in_piece) {
+      ssize_t length = mnl_socket_recvfrom(socket.get(), buffer.data(), buffer.size());
+      if (length <= 0) return deleted;
+      int remaining = static_cast<int>(length);
+      for (auto* reply = reinterpret_cast<nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(reply, remaining);
+           reply = mnl_nlmsg_next(reply, &remaining)) {
+        if (reply->nlmsg_type != NLMSG_ERROR) continue;
+        ++answered;
+        if (static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(reply))->error == 0) ++deleted;
+      }
+    }
+  }
   return deleted;
 }
 

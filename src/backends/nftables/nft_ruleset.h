@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/nftables/nft_layout.h"
 #include "plan/desired_state.h"
 
 namespace virtnat {
@@ -32,6 +33,7 @@ struct NftRuleset {
   std::string table;
   std::string skeleton;  // "table inet T { ... }" without elements
   std::string skeleton_hash;
+  nftlayout::Layout layout;  // the skeleton as data, for the netlink batch
   NftElements elements;
 };
 

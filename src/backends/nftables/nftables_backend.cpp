@@ -9,8 +9,12 @@
 #include <algorithm>
 
 #include "backends/nftables/conntrack.h"
+#include "backends/nftables/host_batches.h"
+#include "backends/nftables/kernel_netlink.h"
 #include "backends/nftables/legacy_iptables.h"
 #include "backends/nftables/libvirt_shim.h"
+#include "backends/nftables/netlink_batch.h"
+#include "backends/nftables/netlink_send.h"
 #include "backends/nftables/ruleset_doctor.h"
 #include "backends/nftables/ruleset_generation.h"
 #include "base/errors.h"
@@ -44,19 +48,24 @@ ElementChanges CompareElements(const NftElements& kernel, const NftElements& des
   return changes;
 }
 
+// The batch that turns `present` into `wanted`: deletions first, then additions.
+NftBatch ElementBatch(const std::string& table, const ElementChanges& changes) {
+  NftBatch batch;
+  for (const auto& [set, elements] : changes.remove)
+    if (const auto* spec = nftlayout::FindSet(set)) batch.DeleteElements(table, *spec, elements);
+  for (const auto& [set, elements] : changes.add)
+    if (const auto* spec = nftlayout::FindSet(set)) batch.AddElements(table, *spec, elements);
+  return batch;
+}
+
 }  // namespace
 
 KernelTable NftablesBackend::ReadKernelLayout() {
-  // Terse: without set contents, which the fingerprint leaves out anyway (much faster).
-  auto listing = nft_.ListJson(fmt::format("list table inet {}", table_), /*terse=*/true);
-  if (!listing) return {};
-  return ParseKernelTable(*listing);
+  return ReadKernelTableNetlink(table_, {.elements = false, .counters = false});
 }
 
 KernelTable NftablesBackend::ReadKernel() {
-  auto listing = nft_.ListJson(fmt::format("list table inet {}", table_));
-  if (!listing) return {};
-  return ParseKernelTable(*listing);
+  return ReadKernelTableNetlink(table_, {.elements = true, .counters = false});
 }
 
 bool NftablesBackend::LayoutMatches(const KernelTable& kernel, const NftRuleset& desired,
@@ -118,18 +127,6 @@ std::optional<NftablesBackend::Memo> NftablesBackend::TrustedMemo(const NftRules
   return memo;
 }
 
-void NftablesBackend::RunAndRemember(const std::string& commands, const NftRuleset& desired,
-                                     std::string fingerprint) {
-  auto before = ReadRulesetGeneration();
-  nft_.Run(commands);
-  auto after = ReadRulesetGeneration();
-  Memo memo{desired.skeleton_hash, std::move(fingerprint), std::nullopt, desired.elements};
-  // Only when the generation moved by exactly our one transaction is the kernel known to
-  // hold what we sent.
-  if (before && after && *after == *before + 1) memo.generation = after;
-  WriteMemo(memo);
-}
-
 std::string NftablesBackend::Render(const DesiredState& state) {
   return RenderTable(RenderRuleset(state));
 }
@@ -157,40 +154,64 @@ FirewallDiff NftablesBackend::Diff(const DesiredState& state) {
 
 FirewallChange NftablesBackend::Apply(const DesiredState& state) {
   NftRuleset desired = RenderRuleset(state);
+  // Each transaction carries the ruleset generation it was computed for: when anybody changed
+  // nftables in between, the kernel refuses it whole, and virtnat looks again.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return ApplyOnce(desired);
+    } catch (const GenerationMoved&) {
+      if (attempt >= 5) throw RuntimeFailure("nftables kept changing while virtnat applied");
+    }
+  }
+}
+
+FirewallChange NftablesBackend::ApplyOnce(const NftRuleset& desired) {
   FirewallChange change;
+  auto generation = ReadRulesetGeneration();
+  auto memo = ReadMemo();
+  auto remember = [&](std::string fingerprint, std::optional<std::uint32_t> installed) {
+    WriteMemo({desired.skeleton_hash, std::move(fingerprint), installed, desired.elements});
+  };
   auto apply_changes = [&](const NftElements& present, const std::string& fingerprint) {
     ElementChanges changes = CompareElements(present, desired.elements);
     change.added = changes.added;
     change.removed = changes.removed;
-    if (changes.added + changes.removed == 0) return;
-    RunAndRemember(RenderElementChanges(table_, changes.remove, changes.add), desired, fingerprint);
+    if (changes.added + changes.removed == 0) {
+      // In sync: remember the generation for the next fast path.
+      if (!memo || memo->generation != generation || memo->elements != desired.elements)
+        remember(fingerprint, generation);
+      return;
+    }
+    SendNftBatch(ElementBatch(table_, changes).Finish(generation));
+    remember(fingerprint, generation ? std::optional(NextGeneration(*generation)) : std::nullopt);
     ForgetClosed(changes.remove);
   };
   // Fast path: nobody changed nftables since our last transaction.
-  if (auto memo = TrustedMemo(desired)) {
+  if (memo && memo->generation && generation && *memo->generation == *generation &&
+      memo->layout == desired.skeleton_hash) {
     apply_changes(memo->elements, memo->fingerprint);
     return change;
   }
   KernelTable kernel = ReadKernel();
-  auto memo = ReadMemo();
   if (LayoutMatches(kernel, desired, memo)) {
     apply_changes(kernel.elements, kernel.fingerprint);
-    if (!change.Changed()) {  // in sync: remember the generation for the next fast path
-      Memo fresh{desired.skeleton_hash, kernel.fingerprint, ReadRulesetGeneration(),
-                 desired.elements};
-      WriteMemo(fresh);
-    }
     return change;
   }
-  // The same layout always lists the same way: reuse its fingerprint instead of listing.
+  // The whole table, replaced in one transaction.
+  NftBatch batch;
+  batch.ReplaceTable(desired);
+  SendNftBatch(batch.Finish(generation));
+  std::optional<std::uint32_t> installed;
+  if (generation) installed = NextGeneration(*generation);
+  // The same layout always reads the same way: reuse its fingerprint instead of reading.
   std::string fingerprint =
       memo && memo->layout == desired.skeleton_hash ? memo->fingerprint : std::string();
-  RunAndRemember(RenderReplace(desired), desired, fingerprint);
-  if (fingerprint.empty()) {
-    Memo with_fingerprint = *ReadMemo();
-    with_fingerprint.fingerprint = ReadKernelLayout().fingerprint;
-    WriteMemo(with_fingerprint);
+  if (fingerprint.empty() && installed) {
+    fingerprint = ReadKernelLayout().fingerprint;
+    // Read what we installed only if nobody changed it since.
+    if (ReadRulesetGeneration() != installed) fingerprint.clear();
   }
+  remember(fingerprint, installed);
   ForgetClosed(CompareElements(kernel.elements, desired.elements).remove);
   change.replaced = true;
   for (const auto& [set, elements] : desired.elements) change.added += elements.size();
@@ -206,7 +227,7 @@ void NftablesBackend::ForgetClosed(const NftElements& removed) {
 }
 
 std::vector<TrafficCounters> NftablesBackend::ReadCounters(const DesiredState& state) {
-  KernelTable kernel = ReadKernel();
+  KernelTable kernel = ReadKernelTableNetlink(table_, {.elements = false, .counters = true});
   std::vector<TrafficCounters> counters;
   for (const auto& forward : state.forwards) {
     TrafficCounters total;
@@ -262,29 +283,20 @@ HostElements ParseHostElements(const std::string& text) {
   return elements;
 }
 
-std::string HostElementCommands(const std::string& table, const std::vector<HostElements>& hosts,
-                                bool remove) {
-  std::map<std::string, std::vector<std::string>> by_set;
-  for (const auto& host : hosts)
-    for (const auto& [set, element] : host.elements) by_set[set].push_back(element);
-  std::string commands;
-  for (const auto& [set, elements] : by_set) {
-    std::string list;
-    for (const auto& element : elements) list += (list.empty() ? "" : ", ") + element;
+HostBatch BuildHostBatch(const std::string& table, const HostElements& elements) {
+  std::map<std::string, std::set<std::string>> by_set;
+  for (const auto& [set, element] : elements.elements) by_set[set].insert(element);
+  NftBatch on, off;
+  for (const auto& [set, list] : by_set) {
+    const nftlayout::SetSpec* spec = nftlayout::FindSet(set);
+    if (!spec) continue;
+    on.AddElements(table, *spec, list);
     // "add" first makes "delete" safe when the element is already gone.
-    commands += fmt::format("add element inet {} {} {{ {} }}\n", table, set, list);
-    if (remove) {
-      std::string keys;
-      for (const auto& element : elements) keys += (keys.empty() ? "" : ", ") + ElementKey(element);
-      commands += fmt::format("delete element inet {} {} {{ {} }}\n", table, set, keys);
-    }
+    off.AddElements(table, *spec, list);
+    off.DeleteElements(table, *spec, list);
   }
-  return commands;
+  return {on.messages(), off.messages(), SerializeHostElements(elements)};
 }
-
-namespace {
-constexpr const char* kHostStateKind = "elements";
-}  // namespace
 
 void NftablesBackend::WriteHostState(const DesiredState& state) {
   auto write_if_changed = [](const std::filesystem::path& path, const std::string& content) {
@@ -293,29 +305,20 @@ void NftablesBackend::WriteHostState(const DesiredState& state) {
   std::filesystem::create_directories(state_.HostStateDir());
   auto hosts = BuildHostElements(state);
   for (const auto& [host, elements] : hosts)
-    write_if_changed(state_.HostStatePath(host, kHostStateKind), SerializeHostElements(elements));
+    write_if_changed(state_.HostStatePath(host, kHostBatchKind),
+                     SerializeHostBatch(BuildHostBatch(table_, elements)));
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(state_.HostStateDir(), error)) {
     std::string name = entry.path().stem().string();
-    if (entry.path().extension() == std::string(".") + kHostStateKind && !hosts.contains(name))
+    // Also the text files an earlier virtnat wrote (hosts/HOST.elements).
+    if ((entry.path().extension() == std::string(".") + kHostBatchKind && !hosts.contains(name)) ||
+        entry.path().extension() == ".elements")
       std::filesystem::remove(entry.path(), error);
   }
 }
 
 void NftablesBackend::SetHostsActive(const std::set<std::string>& hosts, bool active) {
-  std::vector<HostElements> changed;
-  for (const auto& host : hosts) {
-    auto text = ReadFileIfExists(state_.HostStatePath(host, kHostStateKind));
-    changed.push_back(text ? ParseHostElements(*text) : HostElements{});
-  }
-  std::string commands = HostElementCommands(table_, changed, !active);
-  if (!commands.empty()) nft_.Run(commands);
-  if (!active) {
-    std::vector<std::string> closed;
-    for (const auto& host : changed)
-      for (const auto& [set, element] : host.elements) closed.push_back(element);
-    ForgetConnections(ParseClosedMappings(closed));
-  }
+  SetHostBatchesActive(state_, hosts, active);
 }
 
 std::string NftablesBackend::EnsureShims() {
@@ -351,8 +354,10 @@ void NftablesBackend::DrainChangeEvents(int fd) {
 bool NftablesBackend::Down() {
   std::error_code error;
   std::filesystem::remove(state_.MemoPath(table_), error);
-  if (!ReadKernel().exists) return false;
-  nft_.Run(RenderDeleteTable(table_));
+  if (!ReadKernelLayout().exists) return false;
+  NftBatch batch;
+  batch.DeleteTable(table_);
+  SendNftBatch(batch.Finish());
   return true;
 }
 

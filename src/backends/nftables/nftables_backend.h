@@ -1,7 +1,8 @@
 // The nftables backend: one table (inet) that virtnat owns, replaced whole when its layout
-// changes and edited element by element otherwise, always in one transaction. It also owns
-// the per-host element files the hook sends, the shim in libvirt's chain and the memo of what
-// it last installed.
+// changes and edited element by element otherwise, always in one transaction: a netlink batch
+// built with libnftnl from the structured ruleset (netlink_batch.h), sent in one sendmsg. It
+// also owns the per-host batch files the hook sends, the shim in libvirt's chain and the memo
+// of what it last installed. libnftables stays for the shims in other tools' rulesets.
 #pragma once
 
 #include <optional>
@@ -53,11 +54,11 @@ class NftablesBackend : public FirewallBackend {
   // virtnat itself installed (nobody edited its chains since).
   bool LayoutMatches(const KernelTable& kernel, const NftRuleset& desired,
                      const std::optional<Memo>& memo) const;
-  // The kernel's table when it certainly equals the memo (nothing changed nftables since).
+  // The memo when it certainly equals the kernel's table: nothing changed nftables since it
+  // was written (the ruleset generation is still the memo's).
   std::optional<Memo> TrustedMemo(const NftRuleset& desired);
-  // Runs `commands` and remembers `desired` as installed.
-  void RunAndRemember(const std::string& commands, const NftRuleset& desired,
-                      std::string fingerprint);
+  // One attempt of Apply; throws GenerationMoved when nftables changed under it.
+  FirewallChange ApplyOnce(const NftRuleset& desired);
   std::optional<Memo> ReadMemo() const;
   void WriteMemo(const Memo& memo) const;
 
@@ -66,7 +67,7 @@ class NftablesBackend : public FirewallBackend {
 
   std::string table_;
   StateDir state_;  // a copy: the backend outlives whoever chose it
-  Nftables nft_;
+  Nftables nft_;  // libnftables: the shims in other tools' rulesets
 };
 
 // The per-host element files of the hook's fast path (pure parts, for tests):
@@ -77,8 +78,9 @@ struct HostElements {
 std::map<std::string, HostElements> BuildHostElements(const DesiredState& state);
 std::string SerializeHostElements(const HostElements& elements);
 HostElements ParseHostElements(const std::string& text);
-// nft commands that add (or, with the add-then-delete idiom, surely remove) elements.
-std::string HostElementCommands(const std::string& table, const std::vector<HostElements>& hosts,
-                                bool remove);
+// The netlink messages that add (and, with the add-then-delete idiom, surely remove) a host's
+// elements: what apply writes to hosts/HOST.nft for the hook (host_batches.h).
+struct HostBatch;
+HostBatch BuildHostBatch(const std::string& table, const HostElements& elements);
 
 }  // namespace virtnat
