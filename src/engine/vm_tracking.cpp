@@ -6,6 +6,16 @@ namespace virtnat {
 
 void SetDomainRunning(const StateDir& state, FirewallBackend& firewall, const std::string& domain,
                       const std::set<std::string>& hosts, bool running) {
+  SetDomainRunning(
+      state,
+      [&firewall](const std::set<std::string>& changed, bool active) {
+        firewall.SetHostsActive(changed, active);
+      },
+      domain, hosts, running);
+}
+
+void SetDomainRunning(const StateDir& state, const SetHostsActiveFunction& set_active,
+                      const std::string& domain, const std::set<std::string>& hosts, bool running) {
   state.Ensure();
   FileLock lock(state.LockPath());
   auto domains = state.ReadRunningDomains();
@@ -19,7 +29,7 @@ void SetDomainRunning(const StateDir& state, FirewallBackend& firewall, const st
   std::set<std::string> changed;
   for (const auto& host : hosts)
     if (running || !still_running.contains(host)) changed.insert(host);
-  firewall.SetHostsActive(changed, running);
+  set_active(changed, running);
   state.WriteRunningDomains(domains);
 }
 

@@ -2,6 +2,7 @@
 // (the hook and watch). Kept apart from the engine so that the hook links no provider.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -26,5 +27,10 @@ RunningChanges DiffRunningDomains(const RunningDomains& recorded, const RunningD
 // stays on while another running domain still stands for it. Takes the state lock.
 void SetDomainRunning(const StateDir& state, FirewallBackend& firewall, const std::string& domain,
                       const std::set<std::string>& hosts, bool running);
+// The same, switching the hosts' forwards through `set_active` (the hook binary's fast path,
+// which has no backend object).
+using SetHostsActiveFunction = std::function<void(const std::set<std::string>&, bool)>;
+void SetDomainRunning(const StateDir& state, const SetHostsActiveFunction& set_active,
+                      const std::string& domain, const std::set<std::string>& hosts, bool running);
 
 }  // namespace virtnat

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include "base/files.h"
+
 namespace virtnat {
 namespace {
 
@@ -147,6 +149,11 @@ std::size_t ForgetConnections(const std::vector<ClosedMapping>& mappings) {
     wanted.push_back(entry);
   }
   if (wanted.empty()) return 0;
+  // Nothing tracked in this namespace (or no connection tracking at all): nothing to end, and
+  // no dump, which walks the whole hash table however empty it is.
+  if (auto count = ReadFileIfExists("/proc/sys/net/netfilter/nf_conntrack_count");
+      !count || count->starts_with("0\n") || count->empty())
+    return 0;
   Socket socket;
   if (!socket.get()) return 0;  // failures are not fatal: the rule change already happened
   std::uint32_t seq = 1;
