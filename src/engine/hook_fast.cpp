@@ -45,9 +45,12 @@ std::optional<int> RunQemuHookFast(const StateDir& state, const HookCall& call,
     return 0;
   }
   if (!index) return 0;  // virtnat was never applied on this host: nothing to follow
-  // The shim in libvirt's rules needs libnftables and iptables: the full program's work.
-  if (operation == "reconnect" && index->shim) return std::nullopt;
   try {
+    std::set<std::string> macs;
+    if (!xml.empty()) macs = ScanDomainMacs(xml, "stdin");
+    std::set<std::string> hosts = HostsOfDomain(*index, call.object, macs);
+    // The shim in libvirt's rules needs libnftables and iptables: the full program's work.
+    if (QemuHookEnsuresShim(*index, operation, hosts)) return std::nullopt;
     if (operation == "prepare") {
       if (index->strict && !NftTableExists(index->ruleset_name))
         throw RuntimeFailure("table inet " + index->ruleset_name +
@@ -55,9 +58,6 @@ std::optional<int> RunQemuHookFast(const StateDir& state, const HookCall& call,
       return 0;
     }
     if (!index->follow_vms) return 0;
-    std::set<std::string> macs;
-    if (!xml.empty()) macs = ScanDomainMacs(xml, "stdin");
-    std::set<std::string> hosts = HostsOfDomain(*index, call.object, macs);
     if (hosts.empty()) return 0;
     SetDomainRunning(
         state,

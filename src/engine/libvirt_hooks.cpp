@@ -73,13 +73,6 @@ void EnsureShimForAWhile(const StateDir& state, const std::string& context,
 
 }  // namespace
 
-bool QemuHookEnsuresShim(const HookIndex& index, const std::string& operation,
-                         const std::set<std::string>& hosts) {
-  if (!index.shim) return false;
-  if (operation == "reconnect") return true;
-  return (operation == "prepare" || operation == "start") && !hosts.empty();
-}
-
 int RunQemuHook(const StateDir& state, const HookCall& call, std::istream& domain_xml) {
   const std::string& operation = call.operation;
   bool starting = operation == "start" || operation == "reconnect";
