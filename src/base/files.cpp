@@ -22,23 +22,30 @@ namespace {
 
 void WriteFileAtomically(const std::filesystem::path& path, const std::string& content,
                          unsigned mode) {
+  WriteFileAtomically(path, std::vector<std::string_view>{content}, mode);
+}
+
+void WriteFileAtomically(const std::filesystem::path& path,
+                         const std::vector<std::string_view>& pieces, unsigned mode) {
   std::filesystem::path folder = path.parent_path().empty() ? "." : path.parent_path();
   std::filesystem::path temporary =
       folder / fmt::format(".{}.tmp.{}", path.filename().string(), getpid());
   int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) Fail("cannot create", temporary);
-  std::size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      close(fd);
-      unlink(temporary.c_str());
-      errno = saved;
-      Fail("cannot write", temporary);
+  for (std::string_view content : pieces) {
+    std::size_t written = 0;
+    while (written < content.size()) {
+      ssize_t n = write(fd, content.data() + written, content.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int saved = errno;
+        close(fd);
+        unlink(temporary.c_str());
+        errno = saved;
+        Fail("cannot write", temporary);
+      }
+      written += static_cast<std::size_t>(n);
     }
-    written += static_cast<std::size_t>(n);
   }
   if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
     int saved = errno;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace virtnat {
 
@@ -11,6 +13,9 @@ namespace virtnat {
 // fsyncs the folder: readers see the old file or the new one, never a mix.
 void WriteFileAtomically(const std::filesystem::path& path, const std::string& content,
                          unsigned mode = 0644);
+// The same for content in pieces (written one after the other, never joined in memory).
+void WriteFileAtomically(const std::filesystem::path& path,
+                         const std::vector<std::string_view>& pieces, unsigned mode = 0644);
 
 std::optional<std::string> ReadFileIfExists(const std::filesystem::path& path);
 

@@ -11,8 +11,10 @@
 
 #include "base/files.h"
 #include "cli/doctor_command.h"
+#include "cli/forward_fast.h"
 #include "cli/table_printer.h"
 #include "config/config_loader.h"
+#include "config/config_snapshot.h"
 #include "config/diagnostics.h"
 #include "engine/engine.h"
 #include "state/state_dir.h"
@@ -28,9 +30,13 @@ enum class Warnings { kNone, kAll, kFirstFew };
 constexpr std::size_t kWarningsShownByApply = 10;
 
 // Loads and validates the config, printing its exposure warnings as `warnings` says.
-Config Load(const GlobalOptions& options, Warnings warnings = Warnings::kNone) {
+// `make_state_dir`: the command makes the state folder anyway (apply), so the config snapshot
+// may be kept there from the start.
+Config Load(const GlobalOptions& options, Warnings warnings = Warnings::kNone,
+            bool make_state_dir = false) {
   Diagnostics diagnostics;
-  Config config = LoadConfig(options.config_path, diagnostics);
+  Config config = LoadConfigWithSnapshot(options.config_path, options.state_dir, diagnostics,
+                                         make_state_dir);
   if (warnings == Warnings::kNone) return config;
   const auto& found = diagnostics.warnings();
   std::size_t shown =
@@ -219,12 +225,11 @@ bool IsDuplicate(const Candidate& candidate) {
 }  // namespace
 
 int CommandCheck(const GlobalOptions& options) {
-  Config config = Load(options, Warnings::kAll);
-  std::size_t hosts = 0;
-  for (const auto& network : config.networks) hosts += network.hosts.size();
+  // The counts and warnings alone: from the snapshot without decoding its forwards.
+  ConfigSummary config = SummarizeConfigWithSnapshot(options.config_path, options.state_dir);
+  for (const auto& warning : config.warnings) std::cerr << "warning: " << warning.ToString() << "\n";
   std::cout << fmt::format("ok: {} networks, {} hosts, {} forwards in {} files\n",
-                           config.networks.size(), hosts, config.forwards.size(),
-                           config.files.size());
+                           config.networks, config.hosts, config.forwards, config.files);
   return 0;
 }
 
@@ -253,8 +258,8 @@ int CommandPlan(const GlobalOptions& options) {
 }
 
 int CommandApply(const GlobalOptions& options) {
-  Config config =
-      Load(options, Warnings::kFirstFew);  // bad input stops here, before anything is created
+  Config config = Load(options, Warnings::kFirstFew,
+                       /*make_state_dir=*/true);  // bad input stops here, before anything is made
   PrintReport(EngineFor(options, config).Apply(config));
   return 0;
 }
@@ -368,6 +373,7 @@ int CommandDown(const GlobalOptions& options) {
 }
 
 int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
+  if (auto done = TryForwardAddFast(options, spec)) return *done;  // forward_fast.h
   Candidate candidate = BuildCandidate(options, spec);  // bad input stops here
   StateDir state(options.state_dir);
   state.Ensure();
@@ -398,6 +404,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
 }
 
 int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) {
+  if (auto done = TryForwardRemoveFast(options, spec)) return *done;  // forward_fast.h
   // Resolve the spec the way the config would, by parsing it as a forward appended to the
   // config; the config's own forwards are the others in that same parse.
   Candidate candidate = BuildCandidate(options, spec, /*for_removal=*/true);

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/files.h"
 #include "config/toml_text.h"
 #include "config/validate.h"
 
@@ -645,11 +646,9 @@ static void CheckOwnership(const fs::path& main_file) {
 
 std::vector<ConfigSource> ReadConfigSources(const fs::path& main_file) {
   auto read = [](const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw BadInput(fmt::format("{}: cannot read config file", path.string()));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return ConfigSource{path.string(), text.str()};
+    auto text = ReadFileIfExists(path);
+    if (!text) throw BadInput(fmt::format("{}: cannot read config file", path.string()));
+    return ConfigSource{path.string(), std::move(*text)};
   };
   std::error_code error;
   if (!fs::is_regular_file(main_file, error))
@@ -701,6 +700,28 @@ Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagno
   }
   ValidateConfig(config, diagnostics);
   return config;
+}
+
+std::optional<std::vector<Forward>> ParseForwardOnlyFile(const ConfigSource& source,
+                                                        const Settings& settings,
+                                                        Diagnostics& diagnostics) {
+  toml::table root;
+  try {
+    root = toml::parse(source.text, source.path);
+  } catch (const toml::parse_error&) {
+    return std::nullopt;
+  }
+  for (auto&& [key, node] : root)
+    if (key.str() != "forward") return std::nullopt;
+  Config config;
+  config.settings = settings;
+  TableReader top(root, "", source.path, diagnostics);
+  top.Tables("forward", [&](const toml::table& table, int index) {
+    TableReader reader(table, fmt::format("forward[{}]", index), source.path, diagnostics);
+    ParseForward(reader, config.settings, config, diagnostics);
+  });
+  top.ReportUnknownKeys();
+  return std::move(config.forwards);
 }
 
 Config LoadConfig(const fs::path& main_file, Diagnostics& diagnostics) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,14 @@ std::vector<ConfigSource> ReadConfigSources(const std::filesystem::path& main_fi
 
 // Parses and validates; every problem lands in `diagnostics`.
 Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagnostics);
+
+// Parses a file that holds only [[forward]] tables (conf.d/50-cli.toml, as `forward add`
+// writes it) the way ParseConfig parses it beside the rest of a config with `settings`: its
+// forwards, not yet validated (ValidateConfig resolves them). nullopt when the file holds
+// anything else or does not parse: only ParseConfig of the whole config can tell then.
+std::optional<std::vector<Forward>> ParseForwardOnlyFile(const ConfigSource& source,
+                                                        const Settings& settings,
+                                                        Diagnostics& diagnostics);
 
 // Read + parse + validate; throws BadInput listing every error.
 Config LoadConfig(const std::filesystem::path& main_file, Diagnostics& diagnostics);

@@ -116,6 +116,16 @@ class FirewallBackend {
   // a finding that is not `sure`; never silence. Throws RuntimeFailure when the firewall
   // cannot be read.
   virtual std::vector<TrafficFinding> Diagnose(const std::vector<TrafficProbe>& probes) = 0;
+
+  // `forward add/remove` without the rest of the config: installs exactly the forwards of
+  // `added` and takes out those of `removed` (each state holds only those forwards, with the
+  // installed config's networks and settings), in one transaction, when the backend knows that
+  // nothing else changed since its last Apply. nullopt, with nothing changed, when it cannot
+  // tell: the caller then Applies the whole desired state.
+  virtual std::optional<FirewallChange> ApplyForwardChange(const DesiredState& /*added*/,
+                                                           const DesiredState& /*removed*/) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace virtnat

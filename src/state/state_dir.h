@@ -5,6 +5,8 @@
 //   hook-index.json           what the hook needs to know (engine/hook_index.h)
 //   hosts/HOST.BACKEND        a firewall backend's precomputed per-host state for the hook
 //   applied-NAME.memo         a firewall backend's memo of what it last installed
+//   config.snapshot           the config compiled and validated, for the files it names
+//                             (config/config_snapshot.h)
 #pragma once
 
 #include <filesystem>

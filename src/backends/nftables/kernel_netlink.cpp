@@ -47,14 +47,15 @@ class Socket {
   // (or the single answer and its acknowledgement came). Throws NoSuchObject for ENOENT and
   // InconsistentDump when the ruleset changed during the dump.
   void Request(std::uint16_t type, bool dump, const std::function<void(nlmsghdr*)>& put_attributes,
-               const std::function<void(const nlmsghdr*)>& on_message) {
+               const std::function<void(const nlmsghdr*)>& on_message,
+               std::uint8_t family = NFPROTO_INET) {
     alignas(nlmsghdr) char request[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* header = mnl_nlmsg_put_header(request);
     header->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | type);
     header->nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
     header->nlmsg_seq = ++seq_;
     auto* body = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(header, sizeof(nfgenmsg)));
-    body->nfgen_family = NFPROTO_INET;
+    body->nfgen_family = family;
     body->version = NFNETLINK_V0;
     body->res_id = 0;
     put_attributes(header);
@@ -308,6 +309,33 @@ KernelTable ReadOnce(Socket& socket, const std::string& table, const KernelReadO
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> ListNftTables() {
+  Socket socket;
+  for (int attempt = 1;; ++attempt) {
+    std::vector<std::pair<std::string, std::string>> tables;
+    try {
+      socket.Request(
+          NFT_MSG_GETTABLE, true, [](nlmsghdr*) {},
+          [&](const nlmsghdr* m) {
+            int family = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m))->nfgen_family;
+            const char* name = family == NFPROTO_IPV4     ? "ip"
+                               : family == NFPROTO_IPV6   ? "ip6"
+                               : family == NFPROTO_INET   ? "inet"
+                               : family == NFPROTO_ARP    ? "arp"
+                               : family == NFPROTO_BRIDGE ? "bridge"
+                               : family == NFPROTO_NETDEV ? "netdev"
+                                                          : nullptr;
+            if (name) tables.emplace_back(name, String(Find(m, NFTA_TABLE_NAME)));
+          },
+          NFPROTO_UNSPEC);
+      return tables;
+    } catch (const InconsistentDump&) {
+      if (attempt >= kDumpRetries)
+        throw RuntimeFailure("cannot list the nftables tables: nftables kept changing");
+    }
+  }
+}
 
 KernelTable ReadKernelTableNetlink(const std::string& table, KernelReadOptions options) {
   Socket socket;

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "backends/nftables/kernel_table.h"
 
@@ -18,5 +20,9 @@ struct KernelReadOptions {
 
 // Throws RuntimeFailure when the kernel cannot be asked.
 KernelTable ReadKernelTableNetlink(const std::string& table, KernelReadOptions options = {});
+
+// Every nftables table of this network namespace: (family, name), family as nft names it
+// ("ip", "ip6", "inet", "arp", "bridge", "netdev"), in the kernel's order.
+std::vector<std::pair<std::string, std::string>> ListNftTables();
 
 }  // namespace virtnat

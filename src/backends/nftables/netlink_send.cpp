@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -131,6 +133,14 @@ std::string WrapNftBatch(std::string_view messages, std::optional<std::uint32_t>
 }
 
 void SendNftBatch(std::string_view batch) {
+  // A debugging aid, like `nft --debug`: VIRTNAT_SAVE_BATCH=FILE keeps a copy of the batch
+  // (bench/nlsend sends it again, to measure the kernel's own cost).
+  if (const char* save = std::getenv("VIRTNAT_SAVE_BATCH"); save && *save) {
+    if (FILE* file = std::fopen(save, "we")) {
+      std::fwrite(batch.data(), 1, batch.size(), file);
+      std::fclose(file);
+    }
+  }
   Socket socket;
   // The kernel takes a batch in one message of the socket's send buffer: make room for it
   // (FORCE passes the system's limit; virtnat runs as root).

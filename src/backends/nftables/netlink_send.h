@@ -23,8 +23,10 @@ class GenerationMoved : public RuntimeFailure {
 std::string WrapNftBatch(std::string_view messages,
                          std::optional<std::uint32_t> generation = std::nullopt);
 
-// Applies `batch` (all or nothing). Throws GenerationMoved, or RuntimeFailure naming the
-// kernel's error and the object of the message it refused.
+// Applies `batch` (all or nothing). With VIRTNAT_SAVE_BATCH=FILE in the environment the batch
+// is also written to FILE (a debugging aid; bench/nlsend sends such a file). Throws
+// GenerationMoved, or RuntimeFailure naming the kernel's error and the object of the message it
+// refused.
 void SendNftBatch(std::string_view batch);
 
 // Whether table inet `table` exists (throws RuntimeFailure when nftables cannot be asked).

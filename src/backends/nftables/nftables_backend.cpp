@@ -1,5 +1,6 @@
 #include "backends/nftables/nftables_backend.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
@@ -103,6 +104,68 @@ std::optional<NftablesBackend::Memo> NftablesBackend::ReadMemo() const {
     return std::nullopt;  // an unreadable memo only costs a listing
   }
   if (header) return std::nullopt;
+  // The changes `forward add/remove` made since (ApplyForwardChange), when they extend this
+  // very memo.
+  if (auto journal = ReadFileIfExists(JournalPath()); journal && memo.generation) try {
+      std::size_t end = journal->find('\n');
+      auto json = nlohmann::json::parse(journal->substr(0, end));
+      if (end != std::string::npos && json.at("base").get<std::uint32_t>() == *memo.generation) {
+        std::string_view lines(*journal);
+        lines.remove_prefix(end + 1);
+        while (!lines.empty()) {
+          auto stop = lines.find('\n');
+          std::string_view line = lines.substr(0, stop);
+          lines.remove_prefix(stop == std::string_view::npos ? lines.size() : stop + 1);
+          auto tab = line.find('\t', 2);
+          if (line.size() < 3 || tab == std::string_view::npos) continue;
+          std::string set(line.substr(2, tab - 2)), element(line.substr(tab + 1));
+          if (line[0] == '+')
+            memo.elements[set].insert(element);
+          else
+            memo.elements[set].erase(element);
+        }
+        memo.generation = json.at("generation").get<std::uint32_t>();
+      }
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  return memo;
+}
+
+std::filesystem::path NftablesBackend::JournalPath() const {
+  return state_.MemoPath(table_).string() + ".journal";
+}
+
+std::optional<NftablesBackend::Memo> NftablesBackend::ReadMemoHeader() const {
+  // The first line only: the elements of a large memo are not needed to trust it.
+  int fd = open(state_.MemoPath(table_).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string line;
+  char buffer[4096];
+  while (line.find('\n') == std::string::npos) {
+    ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got <= 0) break;
+    line.append(buffer, static_cast<std::size_t>(got));
+  }
+  close(fd);
+  Memo memo;
+  try {
+    auto json = nlohmann::json::parse(line.substr(0, line.find('\n')));
+    memo.layout = json.at("layout").get<std::string>();
+    memo.fingerprint = json.at("fingerprint").get<std::string>();
+    if (json.at("generation").is_number())
+      memo.generation = json.at("generation").get<std::uint32_t>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!memo.generation) return memo;
+  if (auto journal = ReadFileIfExists(JournalPath())) try {
+      auto json = nlohmann::json::parse(journal->substr(0, journal->find('\n')));
+      if (json.at("base").get<std::uint32_t>() == *memo.generation)
+        memo.generation = json.at("generation").get<std::uint32_t>();
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
   return memo;
 }
 
@@ -117,6 +180,8 @@ void NftablesBackend::WriteMemo(const Memo& memo) const {
   }
   state_.Ensure();
   WriteFileAtomically(state_.MemoPath(table_), header.dump() + "\n" + body, 0600);
+  std::error_code ignored;  // a journal of the previous memo no longer applies (its base differs)
+  std::filesystem::remove(JournalPath(), ignored);
 }
 
 std::optional<NftablesBackend::Memo> NftablesBackend::TrustedMemo(const NftRuleset& desired) {
@@ -215,6 +280,90 @@ FirewallChange NftablesBackend::ApplyOnce(const NftRuleset& desired) {
   ForgetClosed(CompareElements(kernel.elements, desired.elements).remove);
   change.replaced = true;
   for (const auto& [set, elements] : desired.elements) change.added += elements.size();
+  return change;
+}
+
+std::optional<FirewallChange> NftablesBackend::ApplyForwardChange(const DesiredState& added,
+                                                                  const DesiredState& removed) {
+  NftRuleset plus = RenderRuleset(added), minus = RenderRuleset(removed);
+  // Only when the kernel's table is still exactly what the memo says (nothing changed
+  // nftables since virtnat's last transaction) is the difference of these forwards the whole
+  // difference.
+  auto memo = ReadMemoHeader();
+  if (!memo || !memo->generation || memo->fingerprint.empty() ||
+      memo->layout != plus.skeleton_hash || memo->layout != minus.skeleton_hash)
+    return std::nullopt;
+  auto generation = ReadRulesetGeneration();
+  if (generation != memo->generation) return std::nullopt;
+  ElementChanges changes;
+  for (auto& [set, elements] : plus.elements)
+    if (!elements.empty()) {
+      changes.added += elements.size();
+      changes.add[set] = std::move(elements);
+    }
+  for (auto& [set, elements] : minus.elements)
+    if (!elements.empty()) {
+      changes.removed += elements.size();
+      changes.remove[set] = std::move(elements);
+    }
+  FirewallChange change;
+  change.added = changes.added;
+  change.removed = changes.removed;
+  if (changes.added + changes.removed > 0) {
+    try {
+      SendNftBatch(ElementBatch(table_, changes).Finish(generation));
+    } catch (const GenerationMoved&) {
+      return std::nullopt;
+    }
+    // The memo follows: its base stays, the journal says what changed since (a full memo would
+    // be rewritten whole for one forward). Folded into the memo when it grows large.
+    auto journal = ReadFileIfExists(JournalPath());
+    std::uint32_t base = *memo->generation;
+    std::string body;
+    if (journal) {
+      auto end = journal->find('\n');
+      try {
+        auto json = nlohmann::json::parse(journal->substr(0, end));
+        base = json.at("base").get<std::uint32_t>();
+        if (end != std::string::npos) body = journal->substr(end + 1);
+      } catch (const std::exception&) {
+        body.clear();
+      }
+    }
+    for (const auto& [set, elements] : changes.remove)
+      for (const auto& element : elements) body += "-\t" + set + "\t" + element + "\n";
+    for (const auto& [set, elements] : changes.add)
+      for (const auto& element : elements) body += "+\t" + set + "\t" + element + "\n";
+    std::uint32_t installed = NextGeneration(*generation);
+    nlohmann::json header = {{"base", base}, {"generation", installed}};
+    WriteFileAtomically(JournalPath(), header.dump() + "\n" + body, 0600);
+    if (body.size() > (1u << 20))
+      if (auto folded = ReadMemo()) WriteMemo(*folded);
+    ForgetClosed(changes.remove);
+  }
+  // The hook's files of the hosts these forwards belong to.
+  auto plus_hosts = BuildHostElements(added), minus_hosts = BuildHostElements(removed);
+  std::set<std::string> hosts;
+  for (const auto& [host, elements] : plus_hosts) hosts.insert(host);
+  for (const auto& [host, elements] : minus_hosts) hosts.insert(host);
+  for (const auto& host : hosts) {
+    std::filesystem::path path = state_.HostStatePath(host, kHostBatchKind);
+    HostElements elements;
+    if (auto bytes = ReadFileIfExists(path))
+      if (auto batch = ParseHostBatch(*bytes)) elements = ParseHostElements(batch->elements);
+    auto& list = elements.elements;
+    for (const auto& item : minus_hosts[host].elements)
+      list.erase(std::remove(list.begin(), list.end(), item), list.end());
+    for (const auto& item : plus_hosts[host].elements)
+      if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
+    std::filesystem::create_directories(state_.HostStateDir());
+    if (list.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(path, ignored);
+    } else {
+      WriteFileAtomically(path, SerializeHostBatch(BuildHostBatch(table_, elements)), 0600);
+    }
+  }
   return change;
 }
 
@@ -388,16 +537,16 @@ std::vector<TrafficFinding> NftablesBackend::Diagnose(const std::vector<TrafficP
   std::optional<nlohmann::json> ruleset;
   RulesetDoctorOptions options;
   options.own_table = table_;
-  if (auto tables = nft_.ListJson("list tables")) {
+  // The tables' names over netlink: libnftables' `list tables` fills its cache with every
+  // set's elements first, virtnat's thousands included.
+  std::vector<std::pair<std::string, std::string>> tables = ListNftTables();
+  std::erase(tables, std::pair<std::string, std::string>{"inet", table_});
+  if (!tables.empty()) {
     nlohmann::json metainfo;
     metainfo["metainfo"]["json_schema_version"] = 1;
     ruleset = nlohmann::json::object();
     (*ruleset)["nftables"] = nlohmann::json::array({metainfo});
-    for (const auto& item : tables->value("nftables", nlohmann::json::array())) {
-      if (!item.contains("table")) continue;
-      std::string family = item["table"].value("family", "");
-      std::string name = item["table"].value("name", "");
-      if (family == "inet" && name == table_) continue;
+    for (const auto& [family, name] : tables) {
       std::string command = fmt::format("list table {} {}", family, name);
       auto table = nft_.ListJson(command);
       if (!table) continue;  // deleted meanwhile
@@ -407,11 +556,11 @@ std::vector<TrafficFinding> NftablesBackend::Diagnose(const std::vector<TrafficP
       options.nft_listing += nft_.ListText(command);
     }
   }
-  std::vector<RulesetProbe> converted;
-  converted.reserve(probes.size());
-  for (const auto& probe : probes) converted.push_back(ToRulesetProbe(probe));
   std::vector<TrafficFinding> findings;
   if (ruleset) {
+    std::vector<RulesetProbe> converted;
+    converted.reserve(probes.size());
+    for (const auto& probe : probes) converted.push_back(ToRulesetProbe(probe));
     auto results = DiagnoseRuleset(*ruleset, converted, options);
     for (std::size_t i = 0; i < results.size(); ++i)
       for (const auto& found : results[i].findings) {

@@ -35,6 +35,8 @@ class NftablesBackend : public FirewallBackend {
   int OpenChangeEvents() override;
   void DrainChangeEvents(int fd) override;
   std::vector<TrafficFinding> Diagnose(const std::vector<TrafficProbe>& probes) override;
+  std::optional<FirewallChange> ApplyForwardChange(const DesiredState& added,
+                                                   const DesiredState& removed) override;
 
   KernelTable ReadKernel();
   // The table without elements: enough for the layout fingerprint.
@@ -59,7 +61,12 @@ class NftablesBackend : public FirewallBackend {
   std::optional<Memo> TrustedMemo(const NftRuleset& desired);
   // One attempt of Apply; throws GenerationMoved when nftables changed under it.
   FirewallChange ApplyOnce(const NftRuleset& desired);
+  // The memo with the changes of `forward add/remove` since it was written (its journal,
+  // STATE/applied-NAME.memo.journal).
   std::optional<Memo> ReadMemo() const;
+  // The memo's layout, fingerprint and generation (journal included), without its elements.
+  std::optional<Memo> ReadMemoHeader() const;
+  std::filesystem::path JournalPath() const;
   void WriteMemo(const Memo& memo) const;
 
   // Ends tracked connections of DNAT elements that were removed.
@@ -67,7 +74,7 @@ class NftablesBackend : public FirewallBackend {
 
   std::string table_;
   StateDir state_;  // a copy: the backend outlives whoever chose it
-  Nftables nft_;  // libnftables: the shims in other tools' rulesets
+  Nftables nft_;    // libnftables: the shims in other tools' rulesets
 };
 
 // The per-host element files of the hook's fast path (pure parts, for tests):
