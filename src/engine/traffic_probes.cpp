@@ -71,6 +71,8 @@ HostRoutes ReadHostRoutes() {
 
 std::vector<TrafficProbe> BuildTrafficProbes(const DesiredState& state, const HostRoutes& routes) {
   std::vector<TrafficProbe> probes;
+  // Three per forward and protocol: room for them at once (no copies of a growing vector).
+  probes.reserve(3 * state.forwards.size() + 4 * state.networks.size() + 8);
   for (std::size_t i = 0; i < state.forwards.size(); ++i) {
     const ForwardState& forward = state.forwards[i];
     if (!forward.active) continue;
