@@ -8,10 +8,13 @@
 #
 # The network: nat_bridge, provider external, bridge nbr0, 10.1.1.1/24, 50 guests vm10..vm59
 # at 10.1.1.10-59 (MAC 02:ff:0a:0a:06:XX). The forwards: tcp on 198.51.100.1, public ports
-# 20000..20000+N-1, one port each, to the same port on the guest. The last min(N,10) go to
-# vm28 (10.1.1.28, the lab's guest g1): the VM of the hook benchmark; the very last one,
-# port 20000+N-1, goes to vm28:5001 and is the data-plane probe. The others are spread
-# round-robin over the other 49 guests.
+# 20000..20000+N-1, one port each, to the same port on the guest; beyond 40,000 forwards (no
+# more ports) the first ones listen on 198.51.100.2, .3, ... (40,000 each, `listen` written), so
+# that the last 40,000 stay on 198.51.100.1: forward i has port 20000 + (i mod 40000). The last
+# min(N,10) go to vm28 (10.1.1.28, the lab's guest g1): the VM of the hook benchmark; the very
+# last one, port 20000 + ((N-1) mod 40000), goes to vm28:5001 and is the data-plane probe
+# (`gen-config.sh probe-port N` prints that port). The others are spread round-robin over the
+# other 49 guests.
 #
 # The iptables shape is what vm-tools and libvirt-hook-qemu do per forward:
 #   iptables -t nat -A PREROUTING -d LISTEN/32 -p tcp -m tcp --dport PORT -j DNAT --to-destination GUEST:TO
@@ -20,26 +23,27 @@
 # final rules (FORWARD written in reverse, which is what N inserts at the top leave).
 set -euo pipefail
 usage() {
-  echo "usage: gen-config.sh toml|iptables-restore|iptables-script N [LIFECYCLE [LIBVIRT_URI]]" >&2
+  echo "usage: gen-config.sh toml|iptables-restore|iptables-script|probe-port N [LIFECYCLE [LIBVIRT_URI]]" >&2
   exit 2
 }
 format=${1:-}
 n=${2:-}
 lifecycle=${3:-ignore}
 uri=${4:-}
-[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 50000 ] || usage
+[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 200000 ] || usage
 
-# One line per forward: PUBLIC_PORT GUEST_NAME GUEST_ADDRESS TO_PORT
+# One line per forward: PUBLIC_PORT GUEST_NAME GUEST_ADDRESS TO_PORT LISTEN
 forwards() {
   awk -v n="$n" 'BEGIN {
     k = 0
     for (h = 10; h < 60; h++) if (h != 28) others[k++] = h
     k = 0
     for (i = 0; i < n; i++) {
-      port = 20000 + i
+      port = 20000 + i % 40000
+      listen = sprintf("198.51.100.%d", 1 + int((n - 1 - i) / 40000))
       if (i >= n - 10) { h = 28; to = (i == n - 1) ? 5001 : port }
       else { h = others[k % 49]; k++; to = port }
-      printf "%d vm%d 10.1.1.%d %d\n", port, h, h, to
+      printf "%d vm%d 10.1.1.%d %d %s\n", port, h, h, to, listen
     }
   }'
 }
@@ -68,11 +72,12 @@ TOML
       printf '\n[[network.host]]\nname = "vm%d"\naddress = "10.1.1.%d"\nmac = "02:ff:0a:0a:06:%02x"\n' \
         "$h" "$h" "$h"
     done
-    forwards | awk '{ printf "\n[[forward]]\nhost = \"%s\"\nport = \"%d\"\nto_port = \"%d\"\n", $2, $1, $4 }'
+    forwards | awk '{ printf "\n[[forward]]\nhost = \"%s\"\nport = \"%d\"\nto_port = \"%d\"\n", $2, $1, $4
+                      if ($5 != "198.51.100.1") printf "listen = \"%s\"\n", $5 }'
     ;;
   iptables-restore)
     echo "*nat"
-    forwards | awk '{ printf "-A PREROUTING -d 198.51.100.1/32 -p tcp -m tcp --dport %d -j DNAT --to-destination %s:%d\n", $1, $3, $4 }'
+    forwards | awk '{ printf "-A PREROUTING -d %s/32 -p tcp -m tcp --dport %d -j DNAT --to-destination %s:%d\n", $5, $1, $3, $4 }'
     echo "COMMIT"
     echo "*filter"
     forwards | awk '{ line[NR] = sprintf("-A FORWARD -d %s/32 -p tcp -m state --state NEW -m tcp --dport %d -j ACCEPT", $3, $4) }
@@ -81,8 +86,9 @@ TOML
     ;;
   iptables-script)
     forwards | awk '{
-      printf "iptables -t nat -A PREROUTING -d 198.51.100.1/32 -p tcp -m tcp --dport %d -j DNAT --to-destination %s:%d\n", $1, $3, $4
+      printf "iptables -t nat -A PREROUTING -d %s/32 -p tcp -m tcp --dport %d -j DNAT --to-destination %s:%d\n", $5, $1, $3, $4
       printf "iptables -I FORWARD -d %s/32 -p tcp -m state --state NEW -m tcp --dport %d -j ACCEPT\n", $3, $4 }'
     ;;
+  probe-port) echo $((20000 + (n - 1) % 40000)) ;;
   *) usage ;;
 esac

@@ -1,8 +1,8 @@
 # awk [-v stride=S -v pick=P -v label=L] -f phases.awk RAW TRACE: the phase breakdown of
 # traced runs, as markdown table rows.
 #   RAW:   vnbench --raw lines "label run wall_ns maxrss_kb", one per command and run
-#   TRACE: nfttrace.so lines (spawn, load, nft START END BYTES JSON WORDS..., exit), the
-#          processes one after another, each starting with "spawn"
+#   TRACE: nfttrace.so lines (spawn, load, nft START END BYTES JSON WORDS..., nl START END
+#          BYTES, exit), the processes one after another, each starting with "spawn"
 # When vnbench ran S commands per run, stride=S pick=P label=L keep the P-th command (1-based)
 # of every run, whose raw lines carry label L.
 # Prints "| phase | median ms | share of the median total |" rows (with -v tsv=1:
@@ -29,7 +29,7 @@ function nftname(words, json) {
 }
 function close_run() {
   if (run < 1 || !keep) return
-  add("virtnat's own code after the last nft call, until exit()", exit_ns - last)
+  add(transactions[run] ? "virtnat's own code after the last transaction, until exit()" : "virtnat's own code, until exit()", exit_ns - last)
   add("exit(): static destructors, unmapping", wall[run] * 1 - (exit_ns - spawn))
   if (k > nphases) nphases = k
 }
@@ -50,8 +50,13 @@ $1 == "load" {
 $1 == "nft" {
   words = ""
   for (i = 6; i <= NF; i++) words = words (i > 6 ? " " : "") $i
-  add(first_nft_seen[run]++ ? "virtnat's own code between nft calls" : "virtnat's own code before the first nft call", $2 - last)
-  add(sprintf("nft call %d: %s", first_nft_seen[run], nftname(words, $5)), $3 - $2)
+  add(transactions[run]++ ? "virtnat's own code between transactions" : "virtnat's own code before the first transaction", $2 - last)
+  add(sprintf("transaction %d: %s", transactions[run], nftname(words, $5)), $3 - $2)
+  last = $3; next
+}
+$1 == "nl" {
+  add(transactions[run]++ ? "virtnat's own code between transactions" : "virtnat's own code before the first transaction", $2 - last)
+  add(sprintf("transaction %d: the kernel applies the netlink batch (%s KiB), inside sendmsg", transactions[run], $4 < 10240 ? sprintf("%.1f", $4 / 1024) : sprintf("%.0f", $4 / 1024)), $3 - $2)
   last = $3; next
 }
 $1 == "exit" { exit_ns = $2; next }
