@@ -22,12 +22,12 @@ namespace fs = std::filesystem;
 // Every field of the model is written below. A new field changes these sizes: write it (and
 // read it) in Put/Get, then update the size here.
 static_assert(sizeof(SourceLocation) == 120, "config_snapshot.cpp: serialize the new field");
-static_assert(sizeof(Host) == 168, "config_snapshot.cpp: serialize the new field");
-static_assert(sizeof(Network) == 408, "config_snapshot.cpp: serialize the new field");
-static_assert(sizeof(Forward) == 296, "config_snapshot.cpp: serialize the new field");
+static_assert(sizeof(Host) == 184, "config_snapshot.cpp: serialize the new field");
+static_assert(sizeof(Network) == 464, "config_snapshot.cpp: serialize the new field");
+static_assert(sizeof(Forward) == 360, "config_snapshot.cpp: serialize the new field");
 static_assert(sizeof(FleetSettings) == 160, "config_snapshot.cpp: serialize the new field");
-static_assert(sizeof(Settings) == 248, "config_snapshot.cpp: serialize the new field");
-static_assert(sizeof(Config) == 320, "config_snapshot.cpp: serialize the new field");
+static_assert(sizeof(Settings) == 264, "config_snapshot.cpp: serialize the new field");
+static_assert(sizeof(Config) == 336, "config_snapshot.cpp: serialize the new field");
 static_assert(sizeof(Diagnostic) == 152, "config_snapshot.cpp: serialize the new field");
 
 constexpr std::string_view kMagic = "virtnat config snapshot 1\n";
@@ -81,6 +81,18 @@ class Writer {
   void Interface(const Ipv4Interface& interface) {
     Address(interface.address);
     Int(interface.length);
+  }
+  void Address6(const Ipv6Address& address) {
+    out.append(reinterpret_cast<const char*>(address.bytes.data()), address.bytes.size());
+  }
+  void Prefix6(const Ipv6Prefix& prefix) {
+    Address6(prefix.network);
+    Int(prefix.length);
+  }
+  template <typename Value, typename Put>
+  void Optional(const std::optional<Value>& value, Put put) {
+    Bool(value.has_value());
+    if (value) put(*value);
   }
   void Where(const SourceLocation& where) {
     String(where.file);
@@ -153,6 +165,17 @@ class Reader {
     interface.length = Int();
     return interface;
   }
+  Ipv6Address Address6() {
+    Ipv6Address address;
+    for (auto& byte : address.bytes) byte = U8();
+    return address;
+  }
+  Ipv6Prefix Prefix6() {
+    Ipv6Prefix prefix;
+    prefix.network = Address6();
+    prefix.length = Int();
+    return prefix;
+  }
   SourceLocation Where() {
     SourceLocation where;
     where.file = String();
@@ -179,6 +202,8 @@ void PutSettings(Writer& out, const Settings& settings) {
   out.Bool(settings.public_address.has_value());
   if (settings.public_address) out.Address(*settings.public_address);
   out.Bool(settings.has_public_address);
+  out.Optional(settings.public_address6, [&](const auto& a) { out.Address6(a); });
+  out.Bool(settings.has_public_address6);
   out.U8(static_cast<std::uint8_t>(settings.vm_lifecycle));
   out.String(settings.libvirt_uri);
   out.Bool(settings.strict_hook);
@@ -193,6 +218,8 @@ Settings GetSettings(Reader& in) {
   settings.ruleset_name = in.String();
   if (in.Bool()) settings.public_address = in.Address();
   settings.has_public_address = in.Bool();
+  if (in.Bool()) settings.public_address6 = in.Address6();
+  settings.has_public_address6 = in.Bool();
   settings.vm_lifecycle = static_cast<VmLifecycle>(in.U8());
   settings.libvirt_uri = in.String();
   settings.strict_hook = in.Bool();
@@ -222,6 +249,15 @@ void PutNetwork(Writer& out, const Network& network) {
     out.Address(network.dhcp_range->first);
     out.Address(network.dhcp_range->last);
   }
+  out.Optional(network.address6, [&](const Ipv6Interface& interface) {
+    out.Address6(interface.address);
+    out.Int(interface.length);
+  });
+  out.Optional(network.dhcp_range6, [&](const Ipv6Range& range) {
+    out.Address6(range.first);
+    out.Address6(range.last);
+  });
+  out.Bool(network.nat6);
   out.String(network.domain);
   out.Bool(network.mac_prefix.has_value());
   if (network.mac_prefix) out.String(*network.mac_prefix);
@@ -229,6 +265,8 @@ void PutNetwork(Writer& out, const Network& network) {
   for (const auto& host : network.hosts) {
     out.String(host.name);
     out.Address(host.address);
+    out.Optional(host.address6, [&](const auto& a) { out.Address6(a); });
+    out.Bool(host.address6_derived);
     out.out.append(reinterpret_cast<const char*>(host.mac.bytes.data()), host.mac.bytes.size());
     out.Bool(host.mac_derived);
     out.Where(host.where);
@@ -257,12 +295,27 @@ Network GetNetwork(Reader& in) {
     range.last = in.Address();
     network.dhcp_range = range;
   }
+  if (in.Bool()) {
+    Ipv6Interface interface;
+    interface.address = in.Address6();
+    interface.length = in.Int();
+    network.address6 = interface;
+  }
+  if (in.Bool()) {
+    Ipv6Range range;
+    range.first = in.Address6();
+    range.last = in.Address6();
+    network.dhcp_range6 = range;
+  }
+  network.nat6 = in.Bool();
   network.domain = in.String();
   if (in.Bool()) network.mac_prefix = in.String();
   for (std::uint32_t i = 0, n = in.Count(16); i < n; ++i) {
     Host host;
     host.name = in.String();
     host.address = in.Address();
+    if (in.Bool()) host.address6 = in.Address6();
+    host.address6_derived = in.Bool();
     for (auto& byte : host.mac.bytes) byte = in.U8();
     host.mac_derived = in.Bool();
     host.where = in.Where();
@@ -301,6 +354,12 @@ void PutForwardRecord(Writer& out, const Forward& forward, std::uint16_t file) {
   out.Bool(forward.listen_defaulted);
   out.U32(static_cast<std::uint32_t>(forward.sources.size()));
   for (const auto& source : forward.sources) out.Prefix(source);
+  out.Optional(forward.target6, [&](const auto& a) { out.Address6(a); });
+  out.Bool(forward.open4);
+  out.Bool(forward.open6);
+  out.Optional(forward.listen6, [&](const auto& a) { out.Address6(a); });
+  out.U32(static_cast<std::uint32_t>(forward.sources6.size()));
+  for (const auto& source : forward.sources6) out.Prefix6(source);
   out.String(forward.description);
   out.Int(forward.where.line);
   out.String(forward.where.field);
@@ -336,6 +395,11 @@ Forward DecodeForwardRecord(std::string_view record, const std::vector<std::stri
   if (in.Bool()) forward.listen = in.Address();
   forward.listen_defaulted = in.Bool();
   for (std::uint32_t i = 0, n = in.Count(8); i < n; ++i) forward.sources.push_back(in.Prefix());
+  if (in.Bool()) forward.target6 = in.Address6();
+  forward.open4 = in.Bool();
+  forward.open6 = in.Bool();
+  if (in.Bool()) forward.listen6 = in.Address6();
+  for (std::uint32_t i = 0, n = in.Count(20); i < n; ++i) forward.sources6.push_back(in.Prefix6());
   forward.description = in.String();
   if (file < files.size())
     forward.where.file = files[file];

@@ -24,6 +24,13 @@ std::pair<const Network*, const Host*> Config::FindHostByAddress(const Ipv4Addre
   return {nullptr, nullptr};
 }
 
+std::pair<const Network*, const Host*> Config::FindHostByAddress(const Ipv6Address& address) const {
+  for (const auto& network : networks)
+    for (const auto& host : network.hosts)
+      if (host.address6 == address) return {&network, &host};
+  return {nullptr, nullptr};
+}
+
 std::string ToString(NetworkMode mode) {
   switch (mode) {
     case NetworkMode::kNat:

@@ -34,6 +34,9 @@ enum class VmLifecycle { kLibvirt, kIgnore };
 struct Host {
   std::string name;
   Ipv4Address address;
+  // In a network with address6: written, or derived (HostAddress6) from the IPv4 address.
+  std::optional<Ipv6Address> address6;
+  bool address6_derived = false;
   MacAddress mac;  // given, or derived from the network's mac_prefix
   bool mac_derived = false;
   SourceLocation where;
@@ -56,6 +59,12 @@ struct Network {
   std::optional<Ipv4Address> uplink_gateway;
   std::vector<std::string> gateway_chassis;
   std::optional<Ipv4Range> dhcp_range;
+  // IPv6 (dual-stack): the host's address on the bridge, which defines the IPv6 subnet; the
+  // stateful DHCPv6 range for unknown clients; in mode nat, whether IPv6 is masqueraded too
+  // (nat6, for ULA prefixes) or routed.
+  std::optional<Ipv6Interface> address6;
+  std::optional<Ipv6Range> dhcp_range6;
+  bool nat6 = true;
   std::string domain;
   std::optional<std::string> mac_prefix;
   std::vector<Host> hosts;
@@ -90,6 +99,8 @@ struct Network {
            has_address;
   }
 
+  bool DualStack() const { return address6.has_value(); }
+
   std::string Fqdn(const Host& host) const {
     return domain.empty() ? host.name : host.name + "." + domain;
   }
@@ -106,9 +117,11 @@ struct PortRange {
 };
 
 struct Forward {
-  // Target: the host name as written (empty when given by address) and the resolved address.
+  // Target: the host name as written (empty when given by address) and the resolved address
+  // of each family the forward opens on (open4/open6).
   std::string host;
   Ipv4Address target;
+  std::optional<Ipv6Address> target6;
   std::string network;                // name of the network holding the target, empty if none
   std::vector<Protocol> protocols;    // tcp, udp or both, in that order
   PortRange port;                     // public port(s)
@@ -116,14 +129,25 @@ struct Forward {
   std::optional<Ipv4Address> listen;  // nullopt = any local address ("*")
   bool listen_defaulted = false;      // `listen` not written: settings.public_address, or the
                                       // uplink_address of the target's network (provider ovn)
-  std::vector<Ipv4Prefix> sources;    // empty = everybody
+  std::vector<Ipv4Prefix> sources;    // empty = everybody (with sources6 empty too)
+  // IPv6. The families a forward opens on: `listen` of one family opens that family only;
+  // without `listen`, IPv4 on public_address and, when the target has an IPv6 address and
+  // public_address6 is set, IPv6 on public_address6; "*" both families the target has.
+  bool open4 = true;
+  bool open6 = false;
+  std::optional<Ipv6Address> listen6;  // nullopt with open6 = any local IPv6 address
+  // IPv6 sources. With a source list, each family lets in its own sources only: a family with
+  // none listed stays closed.
+  std::vector<Ipv6Prefix> sources6;
   std::string description;
   SourceLocation where;
 
   // Same forward (ignoring description and location): used to make add idempotent.
   bool SameRule(const Forward& other) const {
-    return target == other.target && protocols == other.protocols && port == other.port &&
-           to_port == other.to_port && listen == other.listen && sources == other.sources;
+    return target == other.target && target6 == other.target6 && open4 == other.open4 &&
+           open6 == other.open6 && protocols == other.protocols && port == other.port &&
+           to_port == other.to_port && listen == other.listen && listen6 == other.listen6 &&
+           sources == other.sources && sources6 == other.sources6;
   }
 };
 
@@ -140,6 +164,10 @@ struct Settings {
   std::string ruleset_name = "virtnat";
   std::optional<Ipv4Address> public_address;  // nullopt = "*"
   bool has_public_address = false;            // false: forwards must name their listen address
+  // The default IPv6 listen address of forwards to dual-stack hosts (nullopt = "*");
+  // has_public_address6 false: forwards open on IPv6 only with a `listen` of that family.
+  std::optional<Ipv6Address> public_address6;
+  bool has_public_address6 = false;
   VmLifecycle vm_lifecycle = VmLifecycle::kIgnore;
   std::string libvirt_uri = "qemu:///system";
   bool strict_hook = false;  // true: a hook error makes libvirt refuse to start the VM
@@ -163,6 +191,7 @@ struct Config {
   // The network and host that own an address or name; nullptr if none.
   std::pair<const Network*, const Host*> FindHost(const std::string& name) const;
   std::pair<const Network*, const Host*> FindHostByAddress(const Ipv4Address& address) const;
+  std::pair<const Network*, const Host*> FindHostByAddress(const Ipv6Address& address) const;
 };
 
 std::string ToString(NetworkMode mode);

@@ -1,8 +1,11 @@
 #include "model/net.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace virtnat {
 namespace {
@@ -116,6 +119,89 @@ std::optional<Ipv4Range> Ipv4Range::Parse(std::string_view text) {
 
 std::string Ipv4Range::ToString() const {
   return first.ToString() + "-" + last.ToString();
+}
+
+std::optional<Ipv6Address> Ipv6Address::Parse(std::string_view text) {
+  // inet_pton accepts exactly RFC 4291's text forms (no zone, no brackets, no prefix).
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  std::string copy(text);
+  Ipv6Address address;
+  if (inet_pton(AF_INET6, copy.c_str(), address.bytes.data()) != 1) return std::nullopt;
+  return address;
+}
+
+std::string Ipv6Address::ToString() const {
+  char text[INET6_ADDRSTRLEN];  // glibc's inet_ntop writes RFC 5952's canonical form
+  inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
+  return text;
+}
+
+namespace {
+Ipv6Address Masked(Ipv6Address address, int length) {
+  for (int i = 0; i < 16; ++i) {
+    int bits = std::clamp(length - 8 * i, 0, 8);
+    address.bytes[i] &= static_cast<std::uint8_t>(bits == 0 ? 0 : 0xFF << (8 - bits));
+  }
+  return address;
+}
+}  // namespace
+
+std::optional<Ipv6Prefix> Ipv6Prefix::Parse(std::string_view text) {
+  auto slash = text.find('/');
+  auto address = Ipv6Address::Parse(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  Ipv6Prefix prefix{*address, 128};
+  if (slash != std::string_view::npos) {
+    auto length = ParseDecimal(text.substr(slash + 1), 128);
+    if (!length) return std::nullopt;
+    prefix.length = static_cast<int>(*length);
+  }
+  if (Masked(*address, prefix.length) != *address) return std::nullopt;
+  return prefix;
+}
+
+bool Ipv6Prefix::Contains(const Ipv6Address& address) const {
+  return Masked(address, length) == network;
+}
+
+std::string Ipv6Prefix::ToString() const {
+  return length == 128 ? network.ToString() : fmt::format("{}/{}", network.ToString(), length);
+}
+
+std::optional<Ipv6Interface> Ipv6Interface::Parse(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto address = Ipv6Address::Parse(text.substr(0, slash));
+  auto length = ParseDecimal(text.substr(slash + 1), 126);
+  if (!address || !length || *length < 64) return std::nullopt;
+  return Ipv6Interface{*address, static_cast<int>(*length)};
+}
+
+Ipv6Prefix Ipv6Interface::Subnet() const {
+  return Ipv6Prefix{Masked(address, length), length};
+}
+
+std::string Ipv6Interface::ToString() const {
+  return fmt::format("{}/{}", address.ToString(), length);
+}
+
+std::optional<Ipv6Range> Ipv6Range::Parse(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto first = Ipv6Address::Parse(text.substr(0, dash));
+  auto last = Ipv6Address::Parse(text.substr(dash + 1));
+  if (!first || !last || *last < *first) return std::nullopt;
+  return Ipv6Range{*first, *last};
+}
+
+std::string Ipv6Range::ToString() const {
+  return first.ToString() + "-" + last.ToString();
+}
+
+Ipv6Address HostAddress6(const Ipv6Prefix& subnet, const Ipv4Address& address4) {
+  Ipv6Address address = subnet.network;
+  address.bytes[15] = static_cast<std::uint8_t>(address4.value & 255);
+  return address;
 }
 
 std::optional<MacAddress> MacAddress::Parse(std::string_view text) {

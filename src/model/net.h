@@ -1,4 +1,4 @@
-// Small value types for IPv4 addresses, prefixes and MAC addresses, with strict parsers.
+// Small value types for IPv4 and IPv6 addresses, prefixes and MAC addresses, with strict parsers.
 #pragma once
 
 #include <array>
@@ -44,6 +44,49 @@ struct Ipv4Range {
   bool Contains(const Ipv4Address& address) const { return first <= address && address <= last; }
   std::string ToString() const;
 };
+
+// IPv6 (RFC 4291 text forms on input; RFC 5952 canonical text on output).
+struct Ipv6Address {
+  std::array<std::uint8_t, 16> bytes{};  // network byte order
+  // Any RFC 4291 form ("fd00:77::1c", "::ffff:10.1.1.1"); no zone ("%eth0"), no brackets.
+  static std::optional<Ipv6Address> Parse(std::string_view text);
+  std::string ToString() const;  // RFC 5952: lower case, longest zero run as "::"
+  auto operator<=>(const Ipv6Address&) const = default;
+};
+
+struct Ipv6Prefix {
+  Ipv6Address network;  // masked
+  int length = 128;
+  // Accepts "addr/len" or a bare address (= /128). Rejects host bits set past the prefix.
+  static std::optional<Ipv6Prefix> Parse(std::string_view text);
+  bool Contains(const Ipv6Address& address) const;
+  std::string ToString() const;  // "fd00:77::/64", or the bare address for /128
+  bool operator==(const Ipv6Prefix&) const = default;
+};
+
+// The host's IPv6 address on an interface with its prefix, like "fd00:77::1/64". Prefix
+// lengths 64-126: a network's guests need room, and SLAAC/RA needs exactly 64.
+struct Ipv6Interface {
+  Ipv6Address address;
+  int length = 64;
+  static std::optional<Ipv6Interface> Parse(std::string_view text);
+  Ipv6Prefix Subnet() const;
+  std::string ToString() const;
+};
+
+struct Ipv6Range {
+  Ipv6Address first;
+  Ipv6Address last;
+  static std::optional<Ipv6Range> Parse(std::string_view text);  // "fd00:77::100-fd00:77::1ff"
+  bool Contains(const Ipv6Address& address) const { return first <= address && address <= last; }
+  std::string ToString() const;
+};
+
+enum class IpFamily { kIpv4, kIpv6 };
+
+// The address of a network's IPv6 subnet whose last 32 bits are an IPv4 address's last octet
+// (10.77.0.28 -> fd00:77::1c): a dual-stack host's default IPv6 address.
+Ipv6Address HostAddress6(const Ipv6Prefix& subnet, const Ipv4Address& address4);
 
 struct MacAddress {
   std::array<std::uint8_t, 6> bytes{};

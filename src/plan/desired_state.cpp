@@ -2,20 +2,36 @@
 
 namespace virtnat {
 
-std::vector<PortMapping> ExpandForward(const Forward& forward) {
-  std::vector<PortMapping> mappings;
+namespace {
+template <typename Address>
+std::vector<BasicPortMapping<Address>> Expand(const Forward& forward,
+                                              const std::optional<Address>& listen,
+                                              const Address& target) {
+  std::vector<BasicPortMapping<Address>> mappings;
   mappings.reserve(forward.protocols.size() * forward.port.Size());
   for (auto protocol : forward.protocols)
     for (int offset = 0; offset < forward.port.Size(); ++offset)
-      mappings.push_back({forward.listen, protocol,
-                          static_cast<std::uint16_t>(forward.port.first + offset), forward.target,
-                          static_cast<std::uint16_t>(forward.to_port.first + offset)});
+      mappings.push_back({listen, protocol, static_cast<std::uint16_t>(forward.port.first + offset),
+                          target, static_cast<std::uint16_t>(forward.to_port.first + offset)});
   return mappings;
+}
+}  // namespace
+
+std::vector<PortMapping> ExpandForward(const Forward& forward) {
+  if (!forward.open4) return {};
+  return Expand(forward, forward.listen, forward.target);
+}
+
+std::vector<PortMapping6> ExpandForward6(const Forward& forward) {
+  if (!forward.open6 || !forward.target6) return {};
+  return Expand(forward, forward.listen6, *forward.target6);
 }
 
 std::string ForwardHost(const Config& config, const Forward& forward) {
   if (!forward.host.empty()) return forward.host;
-  auto [network, host] = config.FindHostByAddress(forward.target);
+  auto [network, host] = forward.open4 || !forward.target6
+                             ? config.FindHostByAddress(forward.target)
+                             : config.FindHostByAddress(*forward.target6);
   return host ? host->name : "";
 }
 
@@ -40,7 +56,8 @@ DesiredState BuildDesiredState(const Config& config, const RunningHosts& running
   for (const auto& forward : config.forwards)
     if (IsHostForward(config, forward))
       state.forwards.push_back({forward, ForwardHost(config, forward),
-                                IsForwardActive(config, forward, running), ExpandForward(forward)});
+                                IsForwardActive(config, forward, running), ExpandForward(forward),
+                                ExpandForward6(forward)});
   return state;
 }
 

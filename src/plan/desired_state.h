@@ -13,20 +13,24 @@
 
 namespace virtnat {
 
-// One public port of one protocol, mapped to one guest port.
-struct PortMapping {
-  std::optional<Ipv4Address> listen;  // nullopt = any local address
+// One public port of one protocol, mapped to one guest port, in one address family.
+template <typename Address>
+struct BasicPortMapping {
+  std::optional<Address> listen;  // nullopt = any local address
   Protocol protocol = Protocol::kTcp;
   std::uint16_t port = 0;
-  Ipv4Address target;
+  Address target;
   std::uint16_t to_port = 0;
 };
+using PortMapping = BasicPortMapping<Ipv4Address>;
+using PortMapping6 = BasicPortMapping<Ipv6Address>;
 
 struct ForwardState {
   Forward forward;
   std::string host;  // the host that owns the target ("" for an address no host owns)
   bool active = true;
-  std::vector<PortMapping> mappings;  // every port of every protocol
+  std::vector<PortMapping> mappings;    // every port of every protocol, IPv4 (when open4)
+  std::vector<PortMapping6> mappings6;  // the same in IPv6 (when open6)
 };
 
 struct DesiredState {
@@ -48,7 +52,9 @@ std::set<std::string> HostsOfDomain(const HostMacs& host_macs, const std::string
 // Host names whose VMs run now (kept by the libvirt hook under the state folder).
 using RunningHosts = std::set<std::string>;
 
+// Every port of every protocol of a forward, in each family it opens on.
 std::vector<PortMapping> ExpandForward(const Forward& forward);
+std::vector<PortMapping6> ExpandForward6(const Forward& forward);
 
 // The host that owns a forward's target: its host name, or the host with its address; "" for
 // an address no host owns.
