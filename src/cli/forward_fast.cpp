@@ -22,12 +22,10 @@ namespace fs = std::filesystem;
 constexpr const char* kCliFileHeader =
     "# Written by `virtnat forward add/remove`; hand-written files are never rewritten.\n";
 
-// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it (commands.cpp).
+// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it (commands.cpp);
+// IPv6 listen addresses in brackets.
 std::string Describe(const Forward& forward) {
-  return fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(forward.protocols),
-                     forward.listen ? forward.listen->ToString() : "*", ToString(forward.port),
-                     forward.host.empty() ? forward.target.ToString() : forward.host,
-                     ToString(forward.to_port));
+  return DescribeForward(forward);
 }
 
 // The config, its snapshot and the CLI file, as they are now.
@@ -255,7 +253,9 @@ std::optional<int> TryForwardRemoveFast(const GlobalOptions& options, const Forw
   for (const auto& forward : resolved->forwards)
     if (&forward != wanted && forward.where.file == cli && forward.target == wanted->target &&
         forward.port == wanted->port && forward.to_port == wanted->to_port &&
-        forward.protocols == wanted->protocols && forward.listen == wanted->listen) {
+        forward.protocols == wanted->protocols && forward.listen == wanted->listen &&
+        forward.target6 == wanted->target6 && forward.open4 == wanted->open4 &&
+        forward.open6 == wanted->open6 && forward.listen6 == wanted->listen6) {
       found = &forward;
       break;
     }

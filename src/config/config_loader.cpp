@@ -254,8 +254,22 @@ void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnos
     } else if (auto parsed = Ipv4Address::Parse(*address)) {
       settings.public_address = *parsed;
     } else {
-      diagnostics.Error(reader.Where("public_address"),
-                        fmt::format("'{}' is not an IPv4 address or \"*\"", *address));
+      diagnostics.Error(
+          reader.Where("public_address"),
+          fmt::format(
+              "'{}' is not an IPv4 address or \"*\"{}", *address,
+              Ipv6Address::Parse(*address) ? " (an IPv6 address goes in public_address6)" : ""));
+    }
+  }
+  if (auto address = reader.String("public_address6")) {
+    settings.has_public_address6 = true;
+    if (*address == "*") {
+      settings.public_address6.reset();
+    } else if (auto parsed = Ipv6Address::Parse(*address)) {
+      settings.public_address6 = *parsed;
+    } else {
+      diagnostics.Error(reader.Where("public_address6"),
+                        fmt::format("'{}' is not an IPv6 address or \"*\"", *address));
     }
   }
   if (auto lifecycle = ParseChoice<VmLifecycle>(
@@ -288,8 +302,18 @@ void ParseHost(TableReader& reader, Network& network, Diagnostics& diagnostics) 
     if (auto parsed = Ipv4Address::Parse(*address))
       host.address = *parsed;
     else
-      diagnostics.Error(reader.Where("address"),
-                        fmt::format("'{}' is not an IPv4 address", *address));
+      diagnostics.Error(
+          reader.Where("address"),
+          fmt::format("'{}' is not an IPv4 address{}", *address,
+                      Ipv6Address::Parse(*address) ? " (an IPv6 address goes in address6)" : ""));
+  }
+  // Checked against the network's IPv6 subnet (or derived from `address`) by validation.
+  if (auto address6 = reader.String("address6")) {
+    if (auto parsed = Ipv6Address::Parse(*address6))
+      host.address6 = *parsed;
+    else
+      diagnostics.Error(reader.Where("address6"),
+                        fmt::format("'{}' is not an IPv6 address like fd00:77::29", *address6));
   }
   if (auto mac = reader.String("mac")) {
     if (auto parsed = MacAddress::Parse(*mac))
@@ -395,6 +419,59 @@ void RefuseOvnKeys(TableReader& reader, const Network& network, Diagnostics& dia
                         fmt::format("only networks with provider = \"ovn\" have {}", key));
 }
 
+// "fd00:77::1/64": the reason a text is no IPv6 interface address, for its message.
+std::string Ipv6InterfaceProblem(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos || !Ipv6Address::Parse(text.substr(0, slash)))
+    return fmt::format("'{}' is not an IPv6 address with prefix like fd00:77::1/64", text);
+  std::string length = text.substr(slash + 1);
+  bool digits = !length.empty() && length.size() <= 3 && (length[0] != '0' || length == "0") &&
+                length.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && std::stoi(length) <= 128)
+    return fmt::format(
+        "'{}': prefix /{} is outside 64-126 (a network's guests need a /64 for "
+        "router advertisements, or at least room beside the host's address)",
+        text, length);
+  return fmt::format("'{}' is not an IPv6 address with prefix like fd00:77::1/64 (prefix 64-126)",
+                     text);
+}
+
+// The dual-stack keys: address6 (the host's IPv6 address on the bridge, which defines the
+// IPv6 subnet), dhcp_range6 and nat6. Checked against each other by validation.
+void ParseNetworkIpv6(TableReader& reader, Network& network, Diagnostics& diagnostics) {
+  if (auto address = reader.String("address6")) {
+    if (auto parsed = Ipv6Interface::Parse(*address))
+      network.address6 = *parsed;
+    else
+      diagnostics.Error(reader.Where("address6"), Ipv6InterfaceProblem(*address));
+    // OVN's routers and ports would need their own IPv6 rows: not made yet. Refused rather
+    // than a network that silently has no IPv6.
+    if (network.provider == NetworkProvider::kOvn)
+      diagnostics.Error(reader.Where("address6"),
+                        "provider \"ovn\" has no IPv6 yet: leave address6 out");
+  }
+  if (auto range = reader.String("dhcp_range6")) {
+    if (auto parsed = Ipv6Range::Parse(*range))
+      network.dhcp_range6 = *parsed;
+    else
+      diagnostics.Error(reader.Where("dhcp_range6"),
+                        fmt::format("'{}' is not a range like fd00:77::100-fd00:77::1ff", *range));
+    if (!reader.Get("address6"))
+      diagnostics.Error(reader.Where("dhcp_range6"),
+                        "dhcp_range6 needs the network's IPv6 subnet: add address6");
+  }
+  if (auto nat6 = reader.Bool("nat6")) {
+    network.nat6 = *nat6;
+    if (network.mode != NetworkMode::kNat)
+      diagnostics.Error(reader.Where("nat6"),
+                        fmt::format("only a network with mode = \"nat\" has nat6 (mode {} "
+                                    "routes IPv6 as it routes IPv4)",
+                                    ToString(network.mode)));
+    else if (!reader.Get("address6"))
+      diagnostics.Error(reader.Where("nat6"), "nat6 needs the network's IPv6 subnet: add address6");
+  }
+}
+
 void ParseNetwork(TableReader& reader, const std::string& file, Network& network,
                   Diagnostics& diagnostics) {
   network.where = reader.WhereTable();
@@ -485,11 +562,15 @@ void ParseNetwork(TableReader& reader, const std::string& file, Network& network
     if (auto parsed = Ipv4Interface::Parse(*address))
       network.address = *parsed, network.has_address = true;
     else
-      diagnostics.Error(reader.Where("address"),
-                        fmt::format("'{}' is not a host address with prefix like 10.1.1.1/24 "
-                                    "(prefix 8-30)",
-                                    *address));
+      diagnostics.Error(
+          reader.Where("address"),
+          fmt::format(
+              "'{}' is not a host address with prefix like 10.1.1.1/24 "
+              "(prefix 8-30){}",
+              *address,
+              address->find(':') != std::string::npos ? "; an IPv6 address goes in address6" : ""));
   }
+  ParseNetworkIpv6(reader, network, diagnostics);
   if (auto range = reader.String("dhcp_range")) {
     if (auto parsed = Ipv4Range::Parse(*range))
       network.dhcp_range = *parsed;
@@ -532,9 +613,11 @@ void ParseForward(TableReader& reader, const Settings& settings, Config& config,
     forward.host = *host;
   } else if (auto parsed = Ipv4Address::Parse(*address)) {
     forward.target = *parsed;
+  } else if (auto parsed6 = Ipv6Address::Parse(*address)) {
+    forward.target6 = *parsed6;  // validation finds the host that owns it, if any
   } else {
     diagnostics.Error(reader.Where("address"),
-                      fmt::format("'{}' is not an IPv4 address", *address));
+                      fmt::format("'{}' is not an IPv4 address or an IPv6 address", *address));
   }
 
   forward.protocols = {Protocol::kTcp};
@@ -572,23 +655,34 @@ void ParseForward(TableReader& reader, const Settings& settings, Config& config,
   // Without `listen`: settings.public_address, or the target network's uplink_address
   // (validation checks that there is one).
   forward.listen_defaulted = !listen && !reader.Get("listen");
+  // The families a written `listen` opens: its own, or for "*" both (validation keeps those
+  // the target has). Without `listen` validation decides from the target and the settings.
   if (listen) {
-    if (*listen == "*")
-      forward.listen.reset();
-    else if (auto parsed = Ipv4Address::Parse(*listen))
+    forward.listen.reset();
+    if (*listen == "*") {
+      forward.open4 = forward.open6 = true;
+    } else if (auto parsed = Ipv4Address::Parse(*listen)) {
       forward.listen = *parsed;
-    else
-      diagnostics.Error(reader.Where("listen"),
-                        fmt::format("'{}' is not an IPv4 address or \"*\"", *listen));
+      forward.open4 = true, forward.open6 = false;
+    } else if (auto parsed6 = Ipv6Address::Parse(*listen)) {
+      forward.listen6 = *parsed6;
+      forward.open4 = false, forward.open6 = true;
+    } else {
+      diagnostics.Error(
+          reader.Where("listen"),
+          fmt::format("'{}' is not an IPv4 address, an IPv6 address or \"*\"", *listen));
+    }
   }
   if (auto sources = reader.StringList("source")) {
     for (auto& [text, line] : *sources) {
       if (auto parsed = Ipv4Prefix::Parse(text))
         forward.sources.push_back(*parsed);
+      else if (auto parsed6 = Ipv6Prefix::Parse(text))
+        forward.sources6.push_back(*parsed6);
       else
         diagnostics.Error({reader.Where("source").file, line, reader.Field("source"), {}},
-                          fmt::format("'{}' is not a network like 198.51.100.0/24 (host bits "
-                                      "must be zero)",
+                          fmt::format("'{}' is not a network like 198.51.100.0/24 or "
+                                      "2001:db8:1::/48 (host bits must be zero)",
                                       text));
     }
   }

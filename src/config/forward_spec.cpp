@@ -17,12 +17,25 @@ ForwardSpec ParseForwardSpec(const std::string& target, const std::string& publi
         fmt::format("virtnat: '{}' is not HOST:PORT[-PORT] (for example lxdev01:22)", target));
   std::string host = target.substr(0, colon);
   spec.to_port = target.substr(colon + 1);
-  if (Ipv4Address::Parse(host))
+  // An IPv6 address is written in brackets, as in URLs: its own colons are no port's.
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    std::string address = host.substr(1, host.size() - 2);
+    if (!Ipv6Address::Parse(address))
+      throw BadInput(fmt::format("virtnat: '{}' is not an IPv6 address", address));
+    spec.address = address;
+  } else if (Ipv4Address::Parse(host)) {
     spec.address = host;
-  else if (IsValidHostName(host) && host.find('.') == std::string::npos)
+  } else if (host.find(':') != std::string::npos) {
+    throw BadInput(
+        fmt::format("virtnat: '{}': write an IPv6 address in brackets, like "
+                    "[fd00:77::29]:22",
+                    target));
+  } else if (IsValidHostName(host) && host.find('.') == std::string::npos) {
     spec.host = host;
-  else
-    throw BadInput(fmt::format("virtnat: '{}' is not a host name or IPv4 address", host));
+  } else {
+    throw BadInput(fmt::format(
+        "virtnat: '{}' is not a host name, an IPv4 address or an [IPv6] address", host));
+  }
   auto guest = ParsePortRange(spec.to_port);
   if (!guest)
     throw BadInput(fmt::format("virtnat: guest port '{}' is not a port or range within 1-65535",

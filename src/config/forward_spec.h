@@ -1,4 +1,5 @@
-// The command-line form of a forward, `HOST:PORT[-PORT] PUBLICPORT[-PORT]` plus options,
+// The command-line form of a forward, `HOST:PORT[-PORT] PUBLICPORT[-PORT]` (HOST a name, an
+// IPv4 address or an IPv6 address in brackets, `[fd00:77::29]:22`) plus options,
 // and its TOML text for conf.d/50-cli.toml.
 #pragma once
 
@@ -10,7 +11,7 @@ namespace virtnat {
 
 struct ForwardSpec {
   std::string host;     // a host name, or empty when `address` is set
-  std::string address;  // an IPv4 address, or empty when `host` is set
+  std::string address;  // an IPv4 or IPv6 address, or empty when `host` is set
   std::string to_port;  // guest port(s) as written
   std::string port;     // public port(s) as written
   std::string protocol = "tcp";

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <map>
+#include <tuple>
 
 namespace virtnat {
 namespace {
@@ -67,6 +68,123 @@ void ValidateOvnNetworks(const Config& config, Diagnostics& diagnostics) {
                                       port, it->second.second->name, it->second.first->name));
     }
   }
+}
+
+// The text of a host's IPv6 address in messages: written, or derived from its IPv4 address.
+std::string Address6Text(const Host& host) {
+  return host.address6_derived
+             ? fmt::format("the derived IPv6 address {} (the subnet + the last octet of {})",
+                           host.address6->ToString(), host.address.ToString())
+             : host.address6->ToString();
+}
+
+// Where a host's IPv6 address comes from: its address6, or its address when derived.
+SourceLocation Address6Where(const Host& host) {
+  return FieldOf(host.where, host.address6_derived ? "address" : "address6");
+}
+
+// Dual-stack networks: the IPv6 subnets (no overlaps), dhcp_range6, and every host's IPv6
+// address, written or derived (HostAddress6), inside the subnet and unique.
+void ValidateIpv6(Config& config, Diagnostics& diagnostics) {
+  for (std::size_t i = 0; i < config.networks.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      const Network &later = config.networks[i], &earlier = config.networks[j];
+      if (!later.address6 || !earlier.address6) continue;
+      Ipv6Prefix a = later.address6->Subnet(), b = earlier.address6->Subnet();
+      // The shorter prefix of the two holds the other one's network if they overlap.
+      Ipv6Prefix common = Ipv6Interface{a.network, std::min(a.length, b.length)}.Subnet();
+      if (common.Contains(b.network))
+        diagnostics.Error(FieldOf(later.where, "address6"),
+                          fmt::format("subnet {} overlaps network '{}' ({})", a.ToString(),
+                                      earlier.name, b.ToString()));
+    }
+
+  for (auto& network : config.networks) {
+    if (!network.address6) {
+      // A written address6 that did not parse is reported already.
+      if (network.where.key_lines.contains("address6")) continue;
+      for (const auto& host : network.hosts)
+        if (host.address6 && !host.address6_derived)
+          diagnostics.Error(FieldOf(host.where, "address6"),
+                            fmt::format("network '{}' has no IPv6 subnet: add address6 to the "
+                                        "network, or leave this out",
+                                        network.name));
+      continue;
+    }
+    const Ipv6Interface& own = *network.address6;
+    const Ipv6Prefix subnet = own.Subnet();
+    auto where = FieldOf(network.where, "address6");
+    if (own.address == subnet.network)
+      diagnostics.Error(where, fmt::format("{} is the subnet's own address (its subnet-router "
+                                           "anycast address); give the host's address on the "
+                                           "bridge, like fd00:77::1/64",
+                                           own.address.ToString()));
+    if (own.length != 64)
+      diagnostics.Warning(where,
+                          fmt::format("{} is a /{}: router advertisements let guests configure "
+                                      "themselves (SLAAC) only on a /64; guests of network '{}' "
+                                      "need DHCPv6 (dhcp_range6, or the address6 of each host)",
+                                      own.ToString(), own.length, network.name));
+    if (network.dhcp_range6) {
+      const auto& range = *network.dhcp_range6;
+      auto range_where = FieldOf(network.where, "dhcp_range6");
+      if (!subnet.Contains(range.first) || !subnet.Contains(range.last))
+        diagnostics.Error(range_where, fmt::format("{} is not inside the subnet {}",
+                                                   range.ToString(), subnet.ToString()));
+      else if (range.Contains(own.address))
+        diagnostics.Error(range_where,
+                          fmt::format("{} contains the host's own address {} (address6)",
+                                      range.ToString(), own.address.ToString()));
+    }
+    for (auto& host : network.hosts) {
+      // Derived again on every validation: a validated config may be validated again.
+      if (!host.address6 || host.address6_derived) {
+        if (host.address.value == 0) continue;  // unparsed, already reported
+        host.address6 = HostAddress6(subnet, host.address);
+        host.address6_derived = true;
+      }
+      const Ipv6Address& address = *host.address6;
+      std::string fix = host.address6_derived ? "; give the host address6" : "";
+      if (!subnet.Contains(address))
+        diagnostics.Error(Address6Where(host),
+                          fmt::format("{} is outside network '{}' ({}){}", Address6Text(host),
+                                      network.name, subnet.ToString(), fix));
+      else if (address == own.address)
+        diagnostics.Error(Address6Where(host),
+                          fmt::format("{} is the host's own address on the bridge (address6 of "
+                                      "network '{}'){}",
+                                      Address6Text(host), network.name, fix));
+      else if (address == subnet.network)
+        diagnostics.Error(Address6Where(host),
+                          fmt::format("{} is the subnet's own address (its subnet-router anycast "
+                                      "address){}",
+                                      Address6Text(host), fix));
+      else if (network.dhcp_range6 && network.dhcp_range6->Contains(address))
+        diagnostics.Error(Address6Where(host),
+                          fmt::format("{} is inside dhcp_range6 {}; static hosts must lie outside "
+                                      "it{}",
+                                      Address6Text(host), network.dhcp_range6->ToString(), fix));
+    }
+  }
+
+  std::map<Ipv6Address, const Host*> addresses;
+  for (const auto& network : config.networks)
+    for (const auto& host : network.hosts) {
+      if (!host.address6 || (!network.address6 && !host.address6_derived)) continue;
+      auto [it, fresh] = addresses.emplace(*host.address6, &host);
+      if (fresh) continue;
+      const Host& other = *it->second;
+      // Two hosts with one IPv4 address derive one IPv6 address: reported once, as IPv4.
+      if (host.address6_derived && other.address6_derived && host.address == other.address)
+        continue;
+      diagnostics.Error(Address6Where(host),
+                        fmt::format("duplicate address6 {}, also used by host '{}' at {}{}",
+                                    host.address6->ToString(), other.name, At(other.where),
+                                    host.address6_derived || other.address6_derived
+                                        ? " (a derived address: the subnet + the IPv4 address's "
+                                          "last octet; give one of them address6)"
+                                        : ""));
+    }
 }
 
 void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
@@ -157,6 +275,7 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
   }
 
   ValidateOvnNetworks(config, diagnostics);
+  ValidateIpv6(config, diagnostics);
 
   std::map<std::string, const Host*> names;
   std::map<std::uint32_t, const Host*> addresses;
@@ -183,10 +302,61 @@ void ValidateNetworks(Config& config, Diagnostics& diagnostics) {
     }
 }
 
+// How messages name a forward's parts: "198.51.100.1" or "*" for IPv4, "[2001:db8::1]" or
+// "[::]" (every IPv6 address) for IPv6.
+std::string ListenText4(const Forward& forward) {
+  return forward.listen ? forward.listen->ToString() : "*";
+}
+std::string ListenText6(const Forward& forward) {
+  return forward.listen6 ? "[" + forward.listen6->ToString() + "]" : "[::]";
+}
+std::string TargetText(const Forward& forward) {
+  if (!forward.host.empty()) return forward.host;
+  if (forward.target.value != 0 || !forward.target6) return forward.target.ToString();
+  return "[" + forward.target6->ToString() + "]";
+}
+// "198.51.100.1:2222", "[2001:db8::1]:2222" or both, for the families the forward opens on.
+std::string PublicText(const Forward& forward) {
+  std::string port = ToString(forward.port);
+  if (forward.open6 && !forward.open4) return ListenText6(forward) + ":" + port;
+  std::string text = ListenText4(forward) + ":" + port;
+  if (forward.open6) text += " and " + ListenText6(forward) + ":" + port;
+  return text;
+}
+
+// The families a forward opens on and its listen address in each. A written `listen` opens
+// its own family ("*": every family the target has); without it, each family the target has
+// opens on its default listen address (settings.public_address, public_address6), if set.
 // Forwards to a network that is not the host's (provider ovn) listen on its uplink_address
-// unless they say otherwise, and never on "every address"; every other forward needs a listen
-// address, written or settings.public_address.
+// unless they say otherwise, and never on "every address". Validating a config twice gives the
+// same result: the config snapshot's forwards are validated again beside new ones.
 void ResolveListen(Config& config, Forward& forward, Diagnostics& diagnostics) {
+  // Unresolved targets count as IPv4: their error is reported already.
+  const bool has4 = forward.target.value != 0 || !forward.target6;
+  const bool has6 = forward.target6.has_value();
+  if (!forward.listen_defaulted) {
+    auto lacks = [&](const char* family, const char* other) {
+      const Network* network = config.FindNetwork(forward.network);
+      diagnostics.Error(
+          FieldOf(forward.where, "listen"),
+          fmt::format("{} has no {} address{}; there is no NAT46 or NAT64 between the families "
+                      "(listen on an {} address)",
+                      forward.host.empty() ? TargetText(forward) : "host '" + forward.host + "'",
+                      family,
+                      network && !network->address6 && !has6
+                          ? fmt::format(" (network '{}' has no address6)", network->name)
+                          : "",
+                      other));
+    };
+    if (forward.open4 && forward.open6) {  // "*"
+      forward.open4 = has4;
+      forward.open6 = has6;
+    } else if (forward.open6 && !has6) {
+      return lacks("IPv6", "IPv4");
+    } else if (forward.open4 && !has4) {
+      return lacks("IPv4", "IPv6");
+    }
+  }
   const Network* network = config.FindNetwork(forward.network);
   if (network && !network->HostFirewalled()) {
     if (forward.listen_defaulted && network->uplink_address)
@@ -204,12 +374,32 @@ void ResolveListen(Config& config, Forward& forward, Diagnostics& diagnostics) {
                                     network->name));
     return;
   }
-  if (forward.listen_defaulted && !config.settings.has_public_address)
+  if (!forward.listen_defaulted) return;
+  const Settings& settings = config.settings;
+  forward.open4 = has4 && settings.has_public_address;
+  forward.open6 = has6 && settings.has_public_address6;
+  forward.listen = forward.open4 ? settings.public_address : std::nullopt;
+  forward.listen6 = forward.open6 ? settings.public_address6 : std::nullopt;
+  if (forward.open4 || forward.open6) return;
+  // Nothing to open on. The forward stays as an IPv4 forward on "*" for the messages after.
+  forward.open4 = has4;
+  forward.listen = settings.public_address;
+  if (!has6)
     diagnostics.Error(forward.where,
                       "no listen address: set 'listen' here or settings.public_address");
+  else if (!has4)
+    diagnostics.Error(forward.where,
+                      fmt::format("no listen address: set 'listen' here or "
+                                  "settings.public_address6 ({} has no IPv4 address)",
+                                  TargetText(forward)));
+  else
+    diagnostics.Error(forward.where,
+                      "no listen address: set 'listen' here, settings.public_address or "
+                      "settings.public_address6");
 }
 
-// The forward's target: its host's address and network, or the network its address is on.
+// The forward's target: its host's addresses and network, or the network its address is on.
+// A target written as an address that a host owns is that host, in both families.
 void ResolveForwardTarget(Config& config, Forward& forward, Diagnostics& diagnostics) {
   if (!forward.host.empty()) {
     auto [network, host] = config.FindHost(forward.host);
@@ -220,32 +410,44 @@ void ResolveForwardTarget(Config& config, Forward& forward, Diagnostics& diagnos
       return;
     }
     forward.target = host->address;
+    forward.target6 = host->address6;
     forward.network = network->name;
     if (!network->AcceptsForwards())
       diagnostics.Error(FieldOf(forward.where, "host"),
                         fmt::format("host '{}' is on network '{}' with mode {}, which takes no "
                                     "forwards",
                                     forward.host, network->name, ToString(network->mode)));
-  } else if (forward.target.value != 0) {
-    auto [network, host] = config.FindHostByAddress(forward.target);
+  } else if (forward.target.value != 0 || forward.target6) {
+    auto [network, host] = forward.target6 ? config.FindHostByAddress(*forward.target6)
+                                           : config.FindHostByAddress(forward.target);
     if (host) {
       forward.network = network->name;
+      forward.target = host->address;
+      forward.target6 = host->address6;
+    } else if (forward.target6) {
+      for (const auto& candidate : config.networks)
+        if (candidate.address6 && candidate.address6->Subnet().Contains(*forward.target6))
+          forward.network = candidate.name;
     } else {
       for (const auto& candidate : config.networks)
         if (candidate.has_address && candidate.address.Subnet().Contains(forward.target))
           forward.network = candidate.name;
     }
+    std::string target =
+        forward.target.value != 0 ? forward.target.ToString() : forward.target6->ToString();
     if (const Network* owner = config.FindNetwork(forward.network);
         owner && !owner->AcceptsForwards())
       diagnostics.Error(FieldOf(forward.where, "address"),
                         fmt::format("{} is on network '{}' with mode {}, which takes no "
                                     "forwards",
-                                    forward.target.ToString(), owner->name, ToString(owner->mode)));
+                                    target, owner->name, ToString(owner->mode)));
     for (const auto& candidate : config.networks)
-      if (candidate.address.address == forward.target)
-        diagnostics.Error(FieldOf(forward.where, "address"),
-                          fmt::format("{} is the host's own address on network '{}'",
-                                      forward.target.ToString(), candidate.name));
+      if ((forward.target.value != 0 && candidate.address.address == forward.target) ||
+          (forward.target6 && candidate.address6 &&
+           candidate.address6->address == *forward.target6))
+        diagnostics.Error(
+            FieldOf(forward.where, "address"),
+            fmt::format("{} is the host's own address on network '{}'", target, candidate.name));
   }
 }
 
@@ -256,13 +458,17 @@ void ResolveForwards(Config& config, Diagnostics& diagnostics) {
   }
 }
 
-// Finds conflicts in O(n log n): per protocol and listen address an ordered map of the
-// (disjoint) port ranges claimed so far; "*" conflicts with every address.
-void ValidateForwardConflicts(Config& config, Diagnostics& diagnostics) {
-  constexpr std::uint64_t kAny = 1ull << 32;  // listen "*"
-  // protocol -> listen -> first port -> (last port, forward)
-  std::map<Protocol, std::map<std::uint64_t, std::map<int, std::pair<int, const Forward*>>>>
-      claimed;
+// protocol -> listen -> first port -> (last port, forward): the (disjoint) port ranges
+// claimed so far on each listen address of one family.
+template <typename Listen>
+using ClaimedPorts =
+    std::map<Protocol, std::map<Listen, std::map<int, std::pair<int, const Forward*>>>>;
+
+// The earliest forward that claims one of `forward`'s ports on an overlapping listen address;
+// `any` (listen "*") overlaps every address.
+template <typename Listen>
+const Forward* FindConflict(ClaimedPorts<Listen>& claimed, const Forward& forward,
+                            const Listen& listen, const Listen& any) {
   auto find_overlap = [](const std::map<int, std::pair<int, const Forward*>>& ranges,
                          const PortRange& range) -> const Forward* {
     auto it = ranges.upper_bound(range.last);
@@ -270,28 +476,48 @@ void ValidateForwardConflicts(Config& config, Diagnostics& diagnostics) {
     --it;
     return it->second.first >= range.first ? it->second.second : nullptr;
   };
+  const Forward* conflict = nullptr;
+  for (auto protocol : forward.protocols) {
+    auto& by_listen = claimed[protocol];
+    for (auto& [address, ranges] : by_listen) {
+      if (listen != any && address != any && address != listen) continue;
+      if (const Forward* other = find_overlap(ranges, forward.port))
+        if (!conflict || other->where.line < conflict->where.line) conflict = other;
+    }
+  }
+  return conflict;
+}
+
+// Finds conflicts in O(n log n), in each family apart: an IPv4 and an IPv6 forward on one
+// port never conflict.
+void ValidateForwardConflicts(Config& config, Diagnostics& diagnostics) {
+  constexpr std::uint64_t kAny = 1ull << 32;  // listen "*"
+  const std::pair<bool, Ipv6Address> kAny6{true, {}};
+  ClaimedPorts<std::uint64_t> claimed;
+  ClaimedPorts<std::pair<bool, Ipv6Address>> claimed6;
   for (const Forward& forward : config.forwards) {
     if (forward.port.first == 0) continue;
     std::uint64_t listen = forward.listen ? forward.listen->value : kAny;
-    const Forward* conflict = nullptr;
-    for (auto protocol : forward.protocols) {
-      auto& by_listen = claimed[protocol];
-      for (auto& [address, ranges] : by_listen) {
-        if (listen != kAny && address != kAny && address != listen) continue;
-        if (const Forward* other = find_overlap(ranges, forward.port))
-          if (!conflict || other->where.line < conflict->where.line) conflict = other;
-      }
-    }
-    if (conflict) {
-      diagnostics.Error(FieldOf(forward.where, "port"),
-                        fmt::format("{} {}:{} is already forwarded by the forward at {}",
-                                    ProtocolsToString(forward.protocols),
-                                    forward.listen ? forward.listen->ToString() : "*",
-                                    ToString(forward.port), At(conflict->where)));
+    auto listen6 = forward.listen6 ? std::pair{false, *forward.listen6} : kAny6;
+    const Forward* conflict =
+        forward.open4 ? FindConflict(claimed, forward, listen, kAny) : nullptr;
+    const Forward* conflict6 =
+        forward.open6 ? FindConflict(claimed6, forward, listen6, kAny6) : nullptr;
+    if (conflict || conflict6) {
+      diagnostics.Error(
+          FieldOf(forward.where, "port"),
+          fmt::format("{} {}:{} is already forwarded by the forward at {}",
+                      ProtocolsToString(forward.protocols),
+                      conflict ? ListenText4(forward) : ListenText6(forward),
+                      ToString(forward.port), At((conflict ? conflict : conflict6)->where)));
       continue;
     }
-    for (auto protocol : forward.protocols)
-      claimed[protocol][listen][forward.port.first] = {forward.port.last, &forward};
+    for (auto protocol : forward.protocols) {
+      if (forward.open4)
+        claimed[protocol][listen][forward.port.first] = {forward.port.last, &forward};
+      if (forward.open6)
+        claimed6[protocol][listen6][forward.port.first] = {forward.port.last, &forward};
+    }
   }
 }
 
@@ -308,16 +534,22 @@ bool IsAdministrativePort(const PortRange& range) {
 void WarnAboutExposure(const Config& config, Diagnostics& diagnostics) {
   for (const auto& forward : config.forwards) {
     if (forward.port.first == 0) continue;
-    std::string what = fmt::format(
-        "{} {}:{} -> {}:{}", ProtocolsToString(forward.protocols),
-        forward.listen ? forward.listen->ToString() : "*", ToString(forward.port),
-        forward.host.empty() ? forward.target.ToString() : forward.host, ToString(forward.to_port));
-    std::string who = forward.sources.empty() ? "every client" : "the source list";
-    if (!forward.listen)
+    std::string what = DescribeForward(forward);
+    const bool open_to_all = forward.sources.empty() && forward.sources6.empty();
+    std::string who = open_to_all ? "every client" : "the source list";
+    if ((forward.open4 && !forward.listen) || (forward.open6 && !forward.listen6))
       diagnostics.Warning(
           FieldOf(forward.where, "listen"),
           fmt::format("{} listens on every address of the host, open to {}", what, who));
-    if (forward.sources.empty() &&
+    // With a source list each family lets in its own sources only.
+    for (auto [open, own, family] : {std::tuple{forward.open4, !forward.sources.empty(), "IPv4"},
+                                     std::tuple{forward.open6, !forward.sources6.empty(), "IPv6"}})
+      if (open && !open_to_all && !own)
+        diagnostics.Warning(FieldOf(forward.where, "source"),
+                            fmt::format("{}: the source list has no {} network, so no {} client "
+                                        "gets in",
+                                        what, family, family));
+    if (open_to_all &&
         (IsAdministrativePort(forward.to_port) || IsAdministrativePort(forward.port)))
       diagnostics.Warning(forward.where,
                           fmt::format("{} opens an administrative port to every client; "
@@ -378,6 +610,11 @@ std::optional<std::vector<Protocol>> ParseProtocols(std::string_view text) {
   if (text == "udp") return std::vector{Protocol::kUdp};
   if (text == "tcp,udp" || text == "udp,tcp") return std::vector{Protocol::kTcp, Protocol::kUdp};
   return std::nullopt;
+}
+
+std::string DescribeForward(const Forward& forward) {
+  return fmt::format("{} {} -> {}:{}", ProtocolsToString(forward.protocols), PublicText(forward),
+                     TargetText(forward), ToString(forward.to_port));
 }
 
 void ValidateConfig(Config& config, Diagnostics& diagnostics) {

@@ -9,6 +9,11 @@ namespace virtnat {
 // Resolves forward targets and reports every cross-object error.
 void ValidateConfig(Config& config, Diagnostics& diagnostics);
 
+// "tcp 198.51.100.1:2222 -> lxdev01:22"; an IPv6 listen address in brackets ("[::]" for
+// every one), and both families when the forward opens on both:
+// "tcp 198.51.100.1:2222 and [2001:db8::1]:2222 -> lxdev01:22".
+std::string DescribeForward(const Forward& forward);
+
 // Valid Linux interface name: 1-15 bytes, no '/', ':', whitespace, not "." or "..".
 bool IsValidInterfaceName(const std::string& name);
 // A DNS label or dotted name made of letters, digits and '-'.

@@ -47,19 +47,24 @@ std::string Describe(const Config& config) {
   out << s.ruleset_name << " " << (s.public_address ? s.public_address->ToString() : "-") << " "
       << s.has_public_address << " " << static_cast<int>(s.vm_lifecycle) << " " << s.libvirt_uri
       << " " << s.strict_hook << " " << s.fleet.northbound << " " << s.fleet.southbound << " "
-      << s.fleet.ssl_private_key << s.fleet.ssl_certificate << s.fleet.ssl_ca_cert << "\n";
+      << s.fleet.ssl_private_key << s.fleet.ssl_certificate << s.fleet.ssl_ca_cert << " "
+      << (s.public_address6 ? s.public_address6->ToString() : "-") << " " << s.has_public_address6
+      << "\n";
   for (const auto& n : config.networks) {
     out << n.name << " " << ToString(n.mode) << " " << ToString(n.provider) << " " << n.bridge
         << " " << n.address.ToString() << " " << n.has_address << " " << n.uplink << " "
         << (n.uplink_address ? n.uplink_address->ToString() : "-") << " "
         << (n.uplink_gateway ? n.uplink_gateway->ToString() : "-") << " "
         << (n.dhcp_range ? n.dhcp_range->ToString() : "-") << " " << n.domain << " "
-        << n.mac_prefix.value_or("-") << " " << n.define << " " << n.provider_nat;
+        << n.mac_prefix.value_or("-") << " " << n.define << " " << n.provider_nat << " "
+        << (n.address6 ? n.address6->ToString() : "-") << " "
+        << (n.dhcp_range6 ? n.dhcp_range6->ToString() : "-") << " " << n.nat6;
     for (const auto& chassis : n.gateway_chassis) out << " " << chassis;
     where(n.where);
     for (const auto& h : n.hosts) {
       out << "  " << h.name << " " << h.address.ToString() << " " << h.mac.ToString() << " "
-          << h.mac_derived;
+          << h.mac_derived << " " << (h.address6 ? h.address6->ToString() : "-") << " "
+          << h.address6_derived;
       where(h.where);
     }
   }
@@ -67,8 +72,10 @@ std::string Describe(const Config& config) {
     out << f.host << " " << f.target.ToString() << " " << f.network << " "
         << ProtocolsToString(f.protocols) << " " << ToString(f.port) << " " << ToString(f.to_port)
         << " " << (f.listen ? f.listen->ToString() : "*") << " " << f.listen_defaulted << " "
-        << f.description;
+        << f.description << " " << (f.target6 ? f.target6->ToString() : "-") << " " << f.open4
+        << f.open6 << " " << (f.listen6 ? f.listen6->ToString() : "*");
     for (const auto& source : f.sources) out << " " << source.ToString();
+    for (const auto& source : f.sources6) out << " " << source.ToString();
     where(f.where);
   }
   for (const auto& file : config.files) out << file << "\n";
@@ -95,6 +102,81 @@ TEST(ConfigSnapshot, GivesBackTheConfigOfEveryGoldenScenario) {
     // Damaged or cut short: not a snapshot.
     EXPECT_FALSE(ParseConfigSnapshot(bytes.substr(0, bytes.size() - 3), sources).has_value());
   }
+}
+
+// Every IPv6 field of the model, set to something other than its default.
+constexpr const char* kDualStackConfig = R"([settings]
+public_address = "198.51.100.1"
+public_address6 = "2001:db8:100::1"
+
+[[network]]
+name = "lan"
+bridge = "nbr0"
+address = "10.1.1.1/24"
+address6 = "fd00:77::1/64"
+dhcp_range6 = "fd00:77::100-fd00:77::1ff"
+nat6 = false
+
+[[network.host]]
+name = "web"
+address = "10.1.1.10"
+
+[[network.host]]
+name = "db"
+address = "10.1.1.11"
+address6 = "fd00:77::db"
+
+[[forward]]
+host = "web"
+port = "8080"
+to_port = "80"
+source = ["198.51.100.0/24", "2001:db8:1::/48"]
+
+[[forward]]
+address = "fd00:77::99"
+port = "8081"
+to_port = "80"
+
+[[forward]]
+host = "db"
+port = "5432"
+listen = "2001:db8:100::7"
+)";
+
+TEST(ConfigSnapshot, GivesBackEveryIpv6Field) {
+  // A snapshot stands for files on disk (their identity is in it).
+  fs::path dir = fs::temp_directory_path() / ("virtnat-snapshot6-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  Write(dir / "virtnat.toml", kDualStackConfig);
+  std::vector<ConfigSource> sources{{(dir / "virtnat.toml").string(), kDualStackConfig}};
+  Diagnostics diagnostics;
+  Config config = ParseConfig(sources, diagnostics);
+  ASSERT_FALSE(diagnostics.HasErrors()) << diagnostics.errors().at(0).ToString();
+  // Control: the fields are set, so an unwritten one would show.
+  ASSERT_TRUE(config.settings.public_address6.has_value());
+  ASSERT_FALSE(config.networks.at(0).nat6);
+  ASSERT_TRUE(config.networks.at(0).hosts.at(0).address6_derived);
+  ASSERT_FALSE(config.forwards.at(1).open4);
+  ASSERT_EQ(config.forwards.at(2).listen6->ToString(), "2001:db8:100::7");
+  ASSERT_EQ(config.forwards.at(0).sources6.size(), 1u);
+
+  std::string bytes = SerializeConfigSnapshot(sources, config, diagnostics.warnings());
+  auto snapshot = ParseConfigSnapshot(bytes, sources);
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(Describe(snapshot->config), Describe(config));
+  Config changed = config;
+  changed.forwards.at(2).listen6.reset();
+  EXPECT_NE(Describe(changed), Describe(config)) << "Describe must show listen6";
+
+  // Written to a file and read back, as the commands do.
+  fs::path file = dir / "config.snapshot";
+  WriteConfigSnapshot(file, sources, config, diagnostics.warnings());
+  auto read = ReadConfigSnapshot(file, sources);
+  fs::remove_all(dir);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(Describe(read->config), Describe(config));
+  for (std::size_t i = 0; i < config.forwards.size(); ++i)
+    EXPECT_TRUE(read->config.forwards[i].SameRule(config.forwards[i])) << i;
 }
 
 class ConfigSnapshotFiles : public ::testing::Test {
