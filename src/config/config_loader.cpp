@@ -235,6 +235,17 @@ void ParseFleetSettings(TableReader& reader, FleetSettings& fleet, Diagnostics& 
   }
 }
 
+// Why an IPv6 address cannot be a listen address or an address on a network (nullopt: it can).
+// Link-local addresses need an interface to mean anything, and the bridge has its own.
+std::optional<std::string> Ipv6UnusableReason(const Ipv6Address& address) {
+  const auto& bytes = address.bytes;
+  if (address == Ipv6Address{}) return "the unspecified address";
+  if (address == *Ipv6Address::Parse("::1")) return "the loopback address";
+  if (bytes[0] == 0xff) return "a multicast address";
+  if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) return "a link-local address";
+  return std::nullopt;
+}
+
 void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnostics) {
   if (auto table = reader.String("table")) {
     settings.ruleset_name = *table;
@@ -267,6 +278,11 @@ void ParseSettings(TableReader& reader, Settings& settings, Diagnostics& diagnos
       settings.public_address6.reset();
     } else if (auto parsed = Ipv6Address::Parse(*address)) {
       settings.public_address6 = *parsed;
+      if (auto reason = Ipv6UnusableReason(*parsed))
+        diagnostics.Error(reader.Where("public_address6"),
+                          fmt::format("'{}' is {}, no address for forwards to listen on (\"*\" "
+                                      "is every address)",
+                                      *address, *reason));
     } else {
       diagnostics.Error(reader.Where("public_address6"),
                         fmt::format("'{}' is not an IPv6 address or \"*\"", *address));
@@ -309,9 +325,12 @@ void ParseHost(TableReader& reader, Network& network, Diagnostics& diagnostics) 
   }
   // Checked against the network's IPv6 subnet (or derived from `address`) by validation.
   if (auto address6 = reader.String("address6")) {
-    if (auto parsed = Ipv6Address::Parse(*address6))
+    if (auto parsed = Ipv6Address::Parse(*address6)) {
       host.address6 = *parsed;
-    else
+      if (auto reason = Ipv6UnusableReason(*parsed))
+        diagnostics.Error(reader.Where("address6"),
+                          fmt::format("'{}' is {}, no address for a host", *address6, *reason));
+    } else
       diagnostics.Error(reader.Where("address6"),
                         fmt::format("'{}' is not an IPv6 address like fd00:77::29", *address6));
   }
@@ -440,10 +459,17 @@ std::string Ipv6InterfaceProblem(const std::string& text) {
 // IPv6 subnet), dhcp_range6 and nat6. Checked against each other by validation.
 void ParseNetworkIpv6(TableReader& reader, Network& network, Diagnostics& diagnostics) {
   if (auto address = reader.String("address6")) {
-    if (auto parsed = Ipv6Interface::Parse(*address))
+    if (auto parsed = Ipv6Interface::Parse(*address)) {
       network.address6 = *parsed;
-    else
+      // The bridge has a link-local address of its own; the subnet is for global or ULA ones.
+      if (auto reason = Ipv6UnusableReason(parsed->address))
+        diagnostics.Error(reader.Where("address6"),
+                          fmt::format("'{}' is {}, no subnet for guests (use a ULA prefix like "
+                                      "fd00:77::1/64, or a global one)",
+                                      *address, *reason));
+    } else {
       diagnostics.Error(reader.Where("address6"), Ipv6InterfaceProblem(*address));
+    }
     // OVN's routers and ports would need their own IPv6 rows: not made yet. Refused rather
     // than a network that silently has no IPv6.
     if (network.provider == NetworkProvider::kOvn)
@@ -667,6 +693,11 @@ void ParseForward(TableReader& reader, const Settings& settings, Config& config,
     } else if (auto parsed6 = Ipv6Address::Parse(*listen)) {
       forward.listen6 = *parsed6;
       forward.open4 = false, forward.open6 = true;
+      if (auto reason = Ipv6UnusableReason(*parsed6))
+        diagnostics.Error(reader.Where("listen"),
+                          fmt::format("'{}' is {}, no address to listen on (\"*\" is every "
+                                      "address)",
+                                      *listen, *reason));
     } else {
       diagnostics.Error(
           reader.Where("listen"),

@@ -370,6 +370,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"Source6HostBits", "\"2001:db8:1::/48\"", "\"2001:db8:1::1/48\"",
                 "virtnat.toml:45: forward[0].source: '2001:db8:1::1/48' is not a network like "
                 "198.51.100.0/24 or 2001:db8:1::/48 (host bits must be zero)"},
+        BadCase{"LinkLocalAddress6", "fd00:77::1/64", "fe80::1/64",
+                "virtnat.toml:13: network[0].address6: 'fe80::1/64' is a link-local address, no "
+                "subnet for guests"},
+        BadCase{"MulticastHostAddress6", "address6 = \"fd00:77::29\"", "address6 = \"ff02::1\"",
+                "virtnat.toml:28: network[0].host[1].address6: 'ff02::1' is a multicast address, "
+                "no address for a host"},
+        BadCase{"UnspecifiedListen", "", "",
+                "conf.d/50-cli.toml:4: forward[0].listen: '::' is the unspecified address, no "
+                "address to listen on (\"*\" is every address)",
+                "[[forward]]\nhost = \"lxdev01\"\nport = 9000\nlisten = \"::\"\n"},
+        BadCase{"LoopbackPublicAddress6", "\"2001:db8:100::1\"", "\"::1\"",
+                "virtnat.toml:4: settings.public_address6: '::1' is the loopback address, no "
+                "address for forwards to listen on"},
         BadCase{"Source6Prefix129", "\"2001:db8:1::/48\"", "\"2001:db8:1::/129\"",
                 "forward[0].source: '2001:db8:1::/129' is not a network"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
