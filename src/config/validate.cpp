@@ -381,7 +381,7 @@ void ResolveListen(Config& config, Forward& forward, Diagnostics& diagnostics) {
   forward.listen = forward.open4 ? settings.public_address : std::nullopt;
   forward.listen6 = forward.open6 ? settings.public_address6 : std::nullopt;
   if (forward.open4 || forward.open6) return;
-  // Nothing to open on. The forward stays as an IPv4 forward on "*" for the messages after.
+  // Nothing to open on: reported, and the forward left as it was parsed for the checks after.
   forward.open4 = has4;
   forward.listen = settings.public_address;
   if (!has6)
