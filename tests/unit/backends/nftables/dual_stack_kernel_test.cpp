@@ -1,0 +1,91 @@
+// The dual-stack table against the real kernel, in a network namespace the caller created:
+//   ip netns add v6t
+//   VIRTNAT_NETNS_KERNEL_TEST=1 ip netns exec v6t build/virtnat_unit_tests
+//       --gtest_filter='DualStackKernel*'
+//   ip netns del v6t
+// Skipped otherwise: it installs a table, so it must never run in the root namespace.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "backends/nftables/netlink_batch.h"
+#include "backends/nftables/netlink_send.h"
+#include "backends/nftables/nftables_backend.h"
+#include "dual_stack_test.h"
+
+namespace virtnat {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DualStackKernel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::getenv("VIRTNAT_NETNS_KERNEL_TEST"))
+      GTEST_SKIP() << "only inside a network namespace (VIRTNAT_NETNS_KERNEL_TEST=1)";
+    state_dir_ = fs::temp_directory_path() / ("virtnat-v6-kernel-" + std::to_string(::getpid()));
+    fs::create_directories(state_dir_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!state_dir_.empty()) fs::remove_all(state_dir_, ignored);
+  }
+  fs::path state_dir_;
+};
+
+TEST_F(DualStackKernel, AppliesReadsBackAndStaysInSync) {
+  NftablesBackend backend("v6test", StateDir(state_dir_));
+  DesiredState state = testing::DualStackState();
+  state.settings.ruleset_name = "v6test";
+  FirewallChange first = backend.Apply(state);
+  EXPECT_TRUE(first.replaced);
+  // Read back over netlink: every IPv6 element as rendered.
+  KernelTable kernel = backend.ReadKernel();
+  ASSERT_TRUE(kernel.exists);
+  NftRuleset desired = RenderRuleset(state);
+  for (const char* set : {nftset::kDnat6, nftset::kDnat6Any, nftset::kCount6, nftset::kAllow6,
+                          nftset::kRestricted6Any, nftset::kDnat, nftset::kAllowAny})
+    EXPECT_EQ(kernel.elements[set], desired.elements[set]) << set;
+  FirewallDiff diff = backend.Diff(state);
+  EXPECT_TRUE(diff.InSync()) << diff.Summary();
+  {
+    // Control: an IPv6 element added behind virtnat's back is seen, and apply removes it.
+    NftBatch extra;
+    extra.AddElements("v6test", *nftlayout::FindSet(nftset::kDnat6),
+                      {"2001:db8:100::9 . udp . 9 : fd00:77::9 . 9"});
+    SendNftBatch(extra.Finish());
+    FirewallDiff drifted = backend.Diff(state);
+    EXPECT_FALSE(drifted.InSync());
+    EXPECT_EQ(drifted.to_remove,
+              std::vector<std::string>{"fwd_dnat6: 2001:db8:100::9 . udp . 9 : fd00:77::9 . 9"});
+    FirewallChange repair = backend.Apply(state);
+    EXPECT_FALSE(repair.replaced);
+    EXPECT_EQ(repair.removed, 1u);
+    EXPECT_TRUE(backend.Diff(state).InSync());
+  }
+  // A second apply changes nothing.
+  FirewallChange second = backend.Apply(state);
+  EXPECT_FALSE(second.replaced);
+  EXPECT_EQ(second.added + second.removed, 0u);
+
+  // Removing and adding one IPv6 forward touches its elements only.
+  DesiredState fewer = state;
+  fewer.forwards.erase(fewer.forwards.begin() + 1);  // db, IPv6 only
+  FirewallChange removal = backend.Apply(fewer);
+  EXPECT_FALSE(removal.replaced);
+  EXPECT_GT(removal.removed, 0u);
+  EXPECT_EQ(removal.added, 0u);
+  EXPECT_FALSE(backend.ReadKernel().elements[nftset::kDnat6].contains(
+      "2001:db8:100::2 . tcp . 5432 : fd00:77::29 . 5432"));
+  EXPECT_TRUE(backend.Diff(fewer).InSync());
+  FirewallChange back = backend.Apply(state);
+  EXPECT_FALSE(back.replaced);
+  EXPECT_TRUE(backend.ReadKernel().elements[nftset::kDnat6].contains(
+      "2001:db8:100::2 . tcp . 5432 : fd00:77::29 . 5432"));
+  EXPECT_TRUE(backend.Diff(state).InSync());
+}
+
+}  // namespace
+}  // namespace virtnat
