@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "backends/nftables/host_batches.h"
 #include "backends/nftables/netlink_batch.h"
 #include "backends/nftables/netlink_send.h"
 #include "backends/nftables/nftables_backend.h"
@@ -69,6 +70,17 @@ TEST_F(DualStackKernel, AppliesReadsBackAndStaysInSync) {
   FirewallChange second = backend.Apply(state);
   EXPECT_FALSE(second.replaced);
   EXPECT_EQ(second.added + second.removed, 0u);
+
+  {
+    // The hook's per-host batches switch the IPv6 forwards of a VM off and on.
+    const std::string element = "2001:db8:100::2 . tcp . 5432 : fd00:77::29 . 5432";
+    HostBatch db = BuildHostBatch("v6test", BuildHostElements(state)["db"]);
+    SendNftBatch(NftBatch::Wrap(db.stop));
+    EXPECT_FALSE(backend.ReadKernel().elements[nftset::kDnat6].contains(element));
+    SendNftBatch(NftBatch::Wrap(db.stop));  // stopping twice is no error
+    SendNftBatch(NftBatch::Wrap(db.start));
+    EXPECT_TRUE(backend.ReadKernel().elements[nftset::kDnat6].contains(element));
+  }
 
   // Removing and adding one IPv6 forward touches its elements only.
   DesiredState fewer = state;

@@ -182,6 +182,11 @@ TEST(DualStack, WritesItsReplaceForCapture) {
     std::ofstream out(path);
     out << replace;
   }
+  // What `virtnat plan` prints: tests/golden/dual-stack-standalone/nftables.nft.
+  if (const char* path = std::getenv("VIRTNAT_WRITE_DUAL_STACK_TABLE")) {
+    std::ofstream out(path);
+    out << RenderTable(ruleset);
+  }
 }
 
 }  // namespace
