@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "backends/nftables/conntrack.h"
 #include "backends/nftables/host_batches.h"
 #include "backends/nftables/netlink_batch.h"
 #include "backends/nftables/netlink_send.h"
 #include "backends/nftables/nftables_backend.h"
+#include "base/process.h"
 #include "dual_stack_test.h"
 
 namespace virtnat {
@@ -97,6 +99,75 @@ TEST_F(DualStackKernel, AppliesReadsBackAndStaysInSync) {
   EXPECT_TRUE(backend.ReadKernel().elements[nftset::kDnat6].contains(
       "2001:db8:100::2 . tcp . 5432 : fd00:77::29 . 5432"));
   EXPECT_TRUE(backend.Diff(state).InSync());
+
+  // `forward remove` and `forward add` of the IPv6-only forward: its elements alone, in one
+  // element transaction each (no apply of the whole config).
+  DesiredState only_db = state, none = state;
+  only_db.forwards = {state.forwards[1]};
+  none.forwards.clear();
+  auto removed = backend.ApplyForwardChange(none, only_db);
+  ASSERT_TRUE(removed.has_value());
+  EXPECT_EQ(removed->removed, 4u);  // fwd_dnat6, fwd_count6, fwd_restricted6, fwd_allow6
+  EXPECT_EQ(removed->added, 0u);
+  EXPECT_TRUE(backend.Diff(fewer).InSync()) << backend.Diff(fewer).Summary();
+  auto added = backend.ApplyForwardChange(only_db, none);
+  ASSERT_TRUE(added.has_value());
+  EXPECT_EQ(added->added, 4u);
+  EXPECT_TRUE(backend.Diff(state).InSync()) << backend.Diff(state).Summary();
+}
+
+// Closing an IPv6 forward ends the connections DNATed to it, and only those: two tracked
+// connections to the same listen port, one DNATed to the closed forward's guest, one to
+// another guest (the control). Entries made with conntrack-tools (`conntrack -I`).
+TEST_F(DualStackKernel, EndsTheIpv6ConnectionsOfAClosedForward) {
+  const std::string conntrack = "/usr/sbin/conntrack";
+  if (!fs::exists(conntrack)) GTEST_SKIP() << "needs conntrack-tools";
+  auto insert = [&](const std::string& client, const std::string& port, const std::string& guest) {
+    ProcessResult result = RunProgram({conntrack,
+                                       "-I",
+                                       "-p",
+                                       "tcp",
+                                       "-s",
+                                       client,
+                                       "-d",
+                                       "2001:db8:100::2",
+                                       "--sport",
+                                       port,
+                                       "--dport",
+                                       "5432",
+                                       "-r",
+                                       guest,
+                                       "-q",
+                                       client,
+                                       "--reply-port-src",
+                                       "5432",
+                                       "--reply-port-dst",
+                                       port,
+                                       "--state",
+                                       "ESTABLISHED",
+                                       "-u",
+                                       "SEEN_REPLY",
+                                       "-t",
+                                       "100"});
+    ASSERT_EQ(result.exit_status, 0) << result.output;
+  };
+  insert("2001:db8:200::5", "40000", "fd00:77::29");
+  insert("2001:db8:200::6", "40001", "fd00:77::30");
+  auto listed = [&] { return RunProgram({conntrack, "-L", "-f", "ipv6"}).output; };
+  ASSERT_NE(listed().find("src=fd00:77::29"), std::string::npos) << listed();
+  // A mapping of another guest port ends nothing.
+  EXPECT_EQ(
+      ForgetConnections(ParseClosedMappings({"2001:db8:100::2 . tcp . 5432 : fd00:77::29 . 5433"})),
+      0u);
+  EXPECT_EQ(
+      ForgetConnections(ParseClosedMappings({"2001:db8:100::2 . tcp . 5432 : fd00:77::29 . 5432"})),
+      1u);
+  std::string after = listed();
+  EXPECT_EQ(after.find("src=fd00:77::29"), std::string::npos) << after;
+  EXPECT_NE(after.find("src=fd00:77::30"), std::string::npos) << after;
+  // A `*` forward (no listen address) of the other guest.
+  EXPECT_EQ(ForgetConnections(ParseClosedMappings({"tcp . 5432 : fd00:77::30 . 5432"})), 1u);
+  EXPECT_EQ(listed().find("src=fd00:77::30"), std::string::npos);
 }
 
 }  // namespace
