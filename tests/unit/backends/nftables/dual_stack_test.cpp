@@ -172,6 +172,48 @@ TEST(DualStack, Nat6FalseRoutesOutButNotIn) {
   EXPECT_TRUE(Has(text, "ct status dnat ip6 saddr fd00:77::/64 ip6 daddr fd00:77::/64 masquerade"));
 }
 
+// Isolated: the interface rules keep IPv6 inside the bridge as they do IPv4; no IPv6 accept
+// of the forward chain, but the guests still get ND, DHCPv6 and DNS from the host.
+TEST(DualStack, IsolatedNetworkKeepsIpv6Inside) {
+  DesiredState state = DualStackState();
+  state.networks[0].mode = NetworkMode::kIsolated;
+  state.forwards.clear();
+  std::string text = RenderRuleset(state).skeleton;
+  EXPECT_TRUE(Has(text, "iifname \"nbr0\" oifname != \"nbr0\" reject"));
+  EXPECT_FALSE(Has(text, "ip6 saddr fd00:77::/64 accept"));
+  EXPECT_FALSE(Has(text, "ip6 saddr fd00:77::/64 ip6 daddr"));  // no hairpin, no NAT66
+  EXPECT_TRUE(Has(text, "iifname \"nbr0\" udp dport 547 accept"));
+  EXPECT_TRUE(Has(text, "iifname \"nbr0\" icmpv6 type {"));
+}
+
+// A network whose firewall is libvirt's (libvirt_forward = "nat") gets only the hairpin, as
+// in IPv4; NAT66 and filtering are libvirt's.
+TEST(DualStack, ProviderFirewallGetsHairpinOnly) {
+  DesiredState state = DualStackState();
+  state.networks[0].provider = NetworkProvider::kLibvirt;
+  state.networks[0].provider_nat = true;
+  std::string text = RenderRuleset(state).skeleton;
+  EXPECT_TRUE(Has(text, "ct status dnat ip6 saddr fd00:77::/64 ip6 daddr fd00:77::/64 masquerade"));
+  EXPECT_FALSE(Has(text, "ip6 saddr fd00:77::/64 ip6 daddr != fd00:77::/64"));
+  EXPECT_FALSE(Has(text, "\"nbr0\" ip6"));
+  EXPECT_FALSE(Has(text, "iifname \"nbr0\" icmpv6"));
+}
+
+// An IPv6 forward alone (to an address no network of the config holds) brings the IPv6 sets
+// and forward rules, but no network gets IPv6 rules.
+TEST(DualStack, Ipv6ForwardAloneBringsTheIpv6Sets) {
+  DesiredState state = DualStackState();
+  state.settings.has_public_address6 = false;
+  for (auto& network : state.networks) network.address6.reset();
+  state.forwards.resize(2);
+  state.forwards.erase(state.forwards.begin());  // db: IPv6 only, listen 2001:db8:100::2
+  ASSERT_TRUE(LayoutHasIpv6(state));
+  NftRuleset ruleset = RenderRuleset(state);
+  EXPECT_TRUE(Has(ruleset.skeleton, "dnat ip6 to ip6 daddr"));
+  EXPECT_FALSE(Has(ruleset.skeleton, "ip6 saddr fd00"));
+  EXPECT_EQ(ruleset.elements[nftset::kDnat6].size(), 1u);
+}
+
 // For capturing what nft sends for this table (netlink/README.md):
 // VIRTNAT_WRITE_DUAL_STACK=FILE writes its whole-table replace as text.
 TEST(DualStack, WritesItsReplaceForCapture) {
