@@ -8,7 +8,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -17,19 +19,32 @@
 namespace virtnat {
 namespace {
 
-// A mapping with its addresses as numbers (network byte order), for matching entries.
+// An address of either family in network byte order (IPv4: the first 4 bytes).
+using AddressBytes = std::array<unsigned char, 16>;
+
+// A mapping with its addresses as bytes (network byte order), for matching entries.
 struct Wanted {
+  int family = AF_INET;
   bool any_listen = true;
-  std::uint32_t listen = 0;
+  AddressBytes listen{};
   std::uint8_t protocol = 0;
   std::uint16_t port = 0;  // network byte order
-  std::uint32_t target = 0;
+  AddressBytes target{};
   std::uint16_t to_port = 0;
 };
 
+// An address's family and bytes from its text; nullopt for neither family.
+std::optional<std::pair<int, AddressBytes>> ParseAddressText(const std::string& text) {
+  AddressBytes bytes{};
+  if (inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) return std::pair{AF_INET, bytes};
+  if (inet_pton(AF_INET6, text.c_str(), bytes.data()) == 1) return std::pair{AF_INET6, bytes};
+  return std::nullopt;
+}
+
 // What a conntrack entry says about one direction: addresses, protocol and ports.
 struct Tuple {
-  std::uint32_t source = 0, destination = 0;
+  int family = AF_INET;
+  AddressBytes source{}, destination{};
   std::uint8_t protocol = 0;
   std::uint16_t source_port = 0, destination_port = 0;
   bool complete = false;
@@ -51,10 +66,19 @@ Tuple ReadTuple(const nlattr* tuple) {
   const nlattr* proto = Nested(tuple, CTA_TUPLE_PROTO);
   if (!ip || !proto) return result;
   const nlattr *source = Nested(ip, CTA_IP_V4_SRC), *destination = Nested(ip, CTA_IP_V4_DST);
+  std::size_t length = 4;
+  if (!source && !destination) {
+    source = Nested(ip, CTA_IP_V6_SRC);
+    destination = Nested(ip, CTA_IP_V6_DST);
+    result.family = AF_INET6;
+    length = 16;
+  }
   const nlattr* number = Nested(proto, CTA_PROTO_NUM);
-  if (!source || !destination || !number) return result;
-  result.source = mnl_attr_get_u32(source);
-  result.destination = mnl_attr_get_u32(destination);
+  if (!source || !destination || !number || mnl_attr_get_payload_len(source) < length ||
+      mnl_attr_get_payload_len(destination) < length)
+    return result;
+  std::memcpy(result.source.data(), mnl_attr_get_payload(source), length);
+  std::memcpy(result.destination.data(), mnl_attr_get_payload(destination), length);
   result.protocol = mnl_attr_get_u8(number);
   if (const nlattr* port = Nested(proto, CTA_PROTO_SRC_PORT))
     result.source_port = mnl_attr_get_u16(port);
@@ -65,7 +89,8 @@ Tuple ReadTuple(const nlattr* tuple) {
 }
 
 bool Matches(const Tuple& original, const Tuple& reply, const Wanted& mapping) {
-  return original.protocol == mapping.protocol && original.destination_port == mapping.port &&
+  return original.family == mapping.family && reply.family == mapping.family &&
+         original.protocol == mapping.protocol && original.destination_port == mapping.port &&
          reply.source_port == mapping.to_port && reply.source == mapping.target &&
          (mapping.any_listen || original.destination == mapping.listen);
 }
@@ -89,13 +114,14 @@ class Socket {
   mnl_socket* socket_;
 };
 
-nlmsghdr* PutHeader(char* buffer, std::uint16_t type, std::uint16_t flags, std::uint32_t seq) {
+nlmsghdr* PutHeader(char* buffer, std::uint16_t type, std::uint16_t flags, std::uint32_t seq,
+                    int family) {
   nlmsghdr* header = mnl_nlmsg_put_header(buffer);
   header->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_CTNETLINK << 8) | type);
   header->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
   header->nlmsg_seq = seq;
   auto* body = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(header, sizeof(nfgenmsg)));
-  body->nfgen_family = AF_INET;
+  body->nfgen_family = static_cast<std::uint8_t>(family);
   body->version = NFNETLINK_V0;
   body->res_id = 0;
   return header;
@@ -135,13 +161,15 @@ std::size_t ForgetConnections(const std::vector<ClosedMapping>& mappings) {
   std::vector<Wanted> wanted;
   for (const auto& mapping : mappings) {
     Wanted entry;
-    in_addr address{};
-    if (inet_pton(AF_INET, mapping.target.c_str(), &address) != 1) continue;
-    entry.target = address.s_addr;
+    auto target = ParseAddressText(mapping.target);
+    if (!target) continue;
+    entry.family = target->first;
+    entry.target = target->second;
     if (!mapping.listen.empty()) {
-      if (inet_pton(AF_INET, mapping.listen.c_str(), &address) != 1) continue;
+      auto listen = ParseAddressText(mapping.listen);
+      if (!listen || listen->first != entry.family) continue;  // no NAT46
       entry.any_listen = false;
-      entry.listen = address.s_addr;
+      entry.listen = listen->second;
     }
     entry.protocol = static_cast<std::uint8_t>(mapping.protocol);
     entry.port = htons(static_cast<std::uint16_t>(mapping.port));
@@ -158,7 +186,11 @@ std::size_t ForgetConnections(const std::vector<ClosedMapping>& mappings) {
   if (!socket.get()) return 0;  // failures are not fatal: the rule change already happened
   std::uint32_t seq = 1;
   alignas(nlmsghdr) char request[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* dump = PutHeader(request, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq);
+  // One family's entries, or both (AF_UNSPEC) when closed forwards of both are ended.
+  int dump_family = wanted.front().family;
+  for (const auto& entry : wanted)
+    if (entry.family != dump_family) dump_family = AF_UNSPEC;
+  nlmsghdr* dump = PutHeader(request, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq, dump_family);
   if (mnl_socket_sendto(socket.get(), dump, dump->nlmsg_len) < 0) return 0;
   // The delete requests of the matching entries: their original tuple, zone and id, as the
   // dump gave them; sent together once the dump is over.
@@ -209,7 +241,9 @@ std::size_t ForgetConnections(const std::vector<ClosedMapping>& mappings) {
       for (const auto& mapping : wanted) match = match || Matches(forward, back, mapping);
       if (!match) continue;
       char message[1024];
-      nlmsghdr* request_header = PutHeader(message, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, ++seq);
+      // The family of the request tells the kernel how to read the tuple.
+      nlmsghdr* request_header =
+          PutHeader(message, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, ++seq, forward.family);
       for (const nlattr* attribute : {original, zone, id}) {
         if (!attribute) continue;
         std::memcpy(static_cast<char*>(mnl_nlmsg_get_payload_tail(request_header)), attribute,

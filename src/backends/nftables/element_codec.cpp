@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
 #include "base/errors.h"
+#include "model/net.h"
 
 namespace virtnat {
 namespace {
@@ -22,8 +25,61 @@ std::uint32_t TypeId(Type type) {
       return 12;
     case Type::kInetService:
       return 13;
+    case Type::kIpv6Addr:
+      return 8;
   }
   return 0;
+}
+
+// One field's value in network byte order, its natural length (IPv6: 16 bytes).
+using FieldBytes = std::array<unsigned char, 16>;
+
+FieldBytes Ipv6Last(const Ipv6Address& first, int length) {
+  FieldBytes last{};
+  for (int i = 0; i < 16; ++i) {
+    int bits = std::clamp(length - 8 * i, 0, 8);
+    auto host = static_cast<unsigned char>(0xffu >> bits);
+    last[static_cast<std::size_t>(i)] = first.bytes[static_cast<std::size_t>(i)] | host;
+  }
+  return last;
+}
+
+// An IPv6 field: an address, a prefix ("fd00::/64") or a range ("a-b").
+bool ParseIpv6Field(std::string_view text, FieldBytes& first, FieldBytes& last) {
+  if (auto dash = text.find('-'); dash != std::string_view::npos) {
+    auto a = Ipv6Address::Parse(text.substr(0, dash)),
+         b = Ipv6Address::Parse(text.substr(dash + 1));
+    if (!a || !b || b->bytes < a->bytes) return false;
+    std::copy(a->bytes.begin(), a->bytes.end(), first.begin());
+    std::copy(b->bytes.begin(), b->bytes.end(), last.begin());
+    return true;
+  }
+  auto prefix = Ipv6Prefix::Parse(text);
+  if (!prefix) return false;
+  std::copy(prefix->network.bytes.begin(), prefix->network.bytes.end(), first.begin());
+  last = Ipv6Last(prefix->network, prefix->length);
+  return true;
+}
+
+void AppendIpv6Field(std::string& out, const unsigned char* first, const unsigned char* last) {
+  Ipv6Address a, b;
+  std::copy(first, first + 16, a.bytes.begin());
+  std::copy(last, last + 16, b.bytes.begin());
+  out += a.ToString();
+  if (a == b) return;
+  // A prefix when `first` has no bit set past some length and `last` has all of them.
+  for (int length = 0; length < 128; ++length) {
+    bool network = true;
+    for (std::size_t i = 0; i < 16; ++i) {
+      int bits = std::clamp(length - 8 * static_cast<int>(i), 0, 8);
+      if (a.bytes[i] & (0xffu >> bits)) network = false;
+    }
+    if (network && Ipv6Last(a, length) == b.bytes) {
+      out += "/" + std::to_string(length);
+      return;
+    }
+  }
+  out += "-" + b.ToString();
 }
 
 std::optional<std::uint32_t> ParseAddress(std::string_view text) {
@@ -89,8 +145,16 @@ bool ParseField(Type type, std::string_view text, std::uint32_t& first, std::uin
       last = first;
       return true;
     }
+    case Type::kIpv6Addr:
+      return false;  // 16 bytes: ParseIpv6Field
   }
   return false;
+}
+
+// The bytes a field takes in a key: its own length, in a concatenation rounded up to 4.
+std::uint32_t FieldSpan(Type type, bool concat) {
+  std::uint32_t length = NftTypeLength(type);
+  return concat ? (length + 3) / 4 * 4 : length;
 }
 
 // Splits "a . b . c" into the fields of `types` and encodes them.
@@ -108,12 +172,21 @@ bool EncodeFields(const std::vector<Type>& types, std::string_view text, char* f
     } else if (separator != std::string_view::npos) {
       return false;
     }
+    if (types[i] == Type::kIpv6Addr) {
+      FieldBytes first{}, last{};
+      if (!ParseIpv6Field(part, first, last)) return false;
+      if (first != last) range = true;
+      std::memcpy(first_out + offset, first.data(), 16);
+      if (last_out) std::memcpy(last_out + offset, last.data(), 16);
+      offset += 16;
+      continue;
+    }
     std::uint32_t first = 0, last = 0;
     if (!ParseField(types[i], part, first, last)) return false;
     if (first != last) range = true;
     PutField(types[i], first, concat, first_out + offset);
     if (last_out) PutField(types[i], last, concat, last_out + offset);
-    offset += concat ? 4 : NftTypeLength(types[i]);
+    offset += FieldSpan(types[i], concat);
   }
   return true;
 }
@@ -127,6 +200,8 @@ std::uint32_t GetField(Type type, const unsigned char* bytes) {
       return bytes[0];
     case Type::kInetService:
       return (std::uint32_t{bytes[0]} << 8) | bytes[1];
+    case Type::kIpv6Addr:
+      return 0;  // AppendIpv6Field
   }
   return 0;
 }
@@ -164,6 +239,8 @@ void AppendField(std::string& out, Type type, std::uint32_t first, std::uint32_t
       out += std::to_string(first);
       if (first != last) out += "-" + std::to_string(last);
       return;
+    case Type::kIpv6Addr:
+      return;  // AppendIpv6Field
   }
 }
 
@@ -174,10 +251,14 @@ bool DecodeFields(const std::vector<Type>& types, const unsigned char* first,
   std::size_t offset = 0;
   for (std::size_t i = 0; i < types.size(); ++i) {
     if (i) out += " . ";
-    std::uint32_t a = GetField(types[i], first + offset);
-    std::uint32_t b = last ? GetField(types[i], last + offset) : a;
-    AppendField(out, types[i], a, b);
-    offset += concat ? 4 : NftTypeLength(types[i]);
+    if (types[i] == Type::kIpv6Addr) {
+      AppendIpv6Field(out, first + offset, (last ? last : first) + offset);
+    } else {
+      std::uint32_t a = GetField(types[i], first + offset);
+      std::uint32_t b = last ? GetField(types[i], last + offset) : a;
+      AppendField(out, types[i], a, b);
+    }
+    offset += FieldSpan(types[i], concat);
   }
   return true;
 }
@@ -192,6 +273,8 @@ std::uint32_t NftTypeLength(Type type) {
       return 1;
     case Type::kInetService:
       return 2;
+    case Type::kIpv6Addr:
+      return 16;
   }
   return 0;
 }
@@ -204,7 +287,9 @@ std::uint32_t NftTypeId(const std::vector<Type>& types) {
 
 std::uint32_t NftKeyLength(const std::vector<Type>& types) {
   if (types.size() == 1) return NftTypeLength(types[0]);
-  return static_cast<std::uint32_t>(4 * types.size());
+  std::uint32_t length = 0;
+  for (Type type : types) length += FieldSpan(type, true);
+  return length;
 }
 
 void PutField(Type type, std::uint32_t value, bool concat, char* out) {

@@ -1,6 +1,7 @@
 // Set elements between their canonical text ("198.51.100.1 . tcp . 80 : 10.1.1.10 . 80",
 // as nft_ruleset.h renders them and `nft list` prints them) and the bytes of a netlink
-// message: keys in network byte order, each field of a concatenation in 4 bytes.
+// message: keys in network byte order, each field of a concatenation in a multiple of 4 bytes
+// (IPv6 addresses: 16).
 #pragma once
 
 #include <cstdint>
@@ -13,9 +14,10 @@
 namespace virtnat {
 
 struct EncodedElement {
-  char key[16];
-  char key_end[16];
-  char data[16];
+  // The longest key: ipv6 . proto . port . ipv6 (40 bytes).
+  char key[64];
+  char key_end[64];
+  char data[64];
   std::uint32_t key_length = 0, data_length = 0;
   bool range = false;  // key_end differs from key (a prefix or a range)
 };

@@ -18,7 +18,8 @@ std::string CanonicalElement(const nlohmann::json& expression) {
       const auto& prefix = expression["prefix"];
       int length = prefix.value("len", 32);
       std::string address = CanonicalElement(prefix["addr"]);
-      return length == 32 ? address : fmt::format("{}/{}", address, length);
+      bool whole = length == (address.find(':') == std::string::npos ? 32 : 128);
+      return whole ? address : fmt::format("{}/{}", address, length);
     }
     if (expression.contains("range")) {
       const auto& range = expression["range"];

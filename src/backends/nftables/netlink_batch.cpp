@@ -13,6 +13,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cstring>
@@ -211,33 +212,56 @@ void Verdict(nftnl_rule* rule, int verdict) {
   nftnl_rule_add_expr(rule, expr);
 }
 
-// Registers: the first value goes to NFT_REG_1; the next fields of a concatenation follow in
-// 32-bit registers (NFT_REG32_01 onwards), as nft allocates them.
-std::uint32_t FieldRegister(std::size_t index) {
-  return index == 0 ? static_cast<std::uint32_t>(NFT_REG_1)
-                    : static_cast<std::uint32_t>(NFT_REG32_00) + static_cast<std::uint32_t>(index);
+// Registers: the fields of a concatenation follow each other from NFT_REG_1 on, each taking
+// as many 32-bit words as its bytes need (an IPv6 address 4). Like nft, a field that starts a
+// 128-bit register is named by it (NFT_REG_1, NFT_REG_2, ...), any other by its 32-bit one.
+std::uint32_t FieldRegister(std::uint32_t words_before) {
+  return words_before % 4 == 0 ? static_cast<std::uint32_t>(NFT_REG_1) + words_before / 4
+                               : static_cast<std::uint32_t>(NFT_REG32_00) + words_before;
 }
 
-// State of one rule while its expressions are written: nft adds `meta nfproto ipv4` before
-// the first match on the IPv4 header of a rule in an inet table, once.
+std::uint32_t FieldWords(Field field) {
+  return field == Field::kIp6Saddr || field == Field::kIp6Daddr ? 4 : 1;
+}
+
+// State of one rule while its expressions are written: nft adds `meta nfproto ipv4` (ipv6)
+// before the first match on the IPv4 (IPv6) header of a rule in an inet table, once.
 struct RuleContext {
   nftnl_rule* rule;
   bool ipv4_checked = false;
+  bool ipv6_checked = false;
+  void Nfproto(std::uint8_t family) {
+    Meta(rule, NFT_META_NFPROTO, NFT_REG_1);
+    Cmp(rule, NFT_REG_1, false, &family, 1);
+  }
   void RequireIpv4() {
     if (ipv4_checked) return;
     ipv4_checked = true;
-    Meta(rule, NFT_META_NFPROTO, NFT_REG_1);
-    std::uint8_t ipv4 = NFPROTO_IPV4;
-    Cmp(rule, NFT_REG_1, false, &ipv4, 1);
+    Nfproto(NFPROTO_IPV4);
+  }
+  void RequireIpv6() {
+    if (ipv6_checked) return;
+    ipv6_checked = true;
+    Nfproto(NFPROTO_IPV6);
   }
   // Loads a concatenation of fields from NFT_REG_1 on. `interval`: nft converts the protocol
   // to network byte order for lookups in an interval set.
   void LoadFields(const std::vector<Field>& fields, bool interval) {
-    for (Field field : fields)
+    for (Field field : fields) {
       if (field == Field::kIpSaddr || field == Field::kIpDaddr) RequireIpv4();
+      if (field == Field::kIp6Saddr || field == Field::kIp6Daddr) RequireIpv6();
+    }
+    std::uint32_t words = 0;
     for (std::size_t i = 0; i < fields.size(); ++i) {
-      std::uint32_t reg = FieldRegister(i);
+      std::uint32_t reg = FieldRegister(words);
+      words += FieldWords(fields[i]);
       switch (fields[i]) {
+        case Field::kIp6Saddr:
+          Payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, reg);
+          break;
+        case Field::kIp6Daddr:
+          Payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, reg);
+          break;
         case Field::kIpSaddr:
           Payload(rule, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, reg);
           break;
@@ -274,6 +298,20 @@ struct RuleContext {
     }
     Cmp(rule, NFT_REG_1, negate, &be_network, bytes);
   }
+  void Address6(std::uint32_t offset, const Ipv6Prefix& prefix, bool negate) {
+    RequireIpv6();
+    // As for IPv4: whole bytes compare those bytes, any other prefix loads the address and
+    // masks it.
+    std::uint32_t bytes = prefix.length % 8 ? 16 : static_cast<std::uint32_t>(prefix.length) / 8;
+    Payload(rule, NFT_PAYLOAD_NETWORK_HEADER, offset, bytes, NFT_REG_1);
+    if (prefix.length % 8) {
+      unsigned char mask[16] = {};
+      for (int bit = 0; bit < prefix.length; ++bit)
+        mask[bit / 8] = static_cast<unsigned char>(mask[bit / 8] | (0x80u >> (bit % 8)));
+      Bitwise(rule, NFT_REG_1, mask, bytes);
+    }
+    Cmp(rule, NFT_REG_1, negate, prefix.network.bytes.data(), bytes);
+  }
 };
 
 }  // namespace
@@ -302,6 +340,11 @@ std::uint32_t NftBatch::AnonymousSet(const std::string& table, const nftlayout::
       user_data = Hex("0004020000000204010000000314000407000000010c00040c00000001040c000000");
       size = static_cast<std::uint32_t>(2 * match.prefixes.size() + 1);
       break;
+    case MatchKind::kIcmpv6TypeIn:
+      spec.key = {Type::kInetProto};  // one byte, like icmpv6_type (whose type id follows)
+      user_data = Hex("0004020000000314000407000000010c00040e000000010401000000");
+      size = static_cast<std::uint32_t>(match.values.size());
+      break;
     default:
       throw RuntimeFailure("internal error: no anonymous set for this match");
   }
@@ -310,7 +353,9 @@ std::uint32_t NftBatch::AnonymousSet(const std::string& table, const nftlayout::
   nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, table.c_str());
   nftnl_set_set_str(set.get(), NFTNL_SET_NAME, "__set%d");
   nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, flags);
-  nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, NftTypeId(spec.key));
+  constexpr std::uint32_t kIcmpv6TypeId = 29;  // nft's TYPE_ICMP6_TYPE
+  nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE,
+                    match.kind == MatchKind::kIcmpv6TypeIn ? kIcmpv6TypeId : NftTypeId(spec.key));
   nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, NftKeyLength(spec.key));
   nftnl_set_set_u32(set.get(), NFTNL_SET_ID, id);
   nftnl_set_set_u32(set.get(), NFTNL_SET_DESC_SIZE, size);
@@ -364,7 +409,7 @@ void NftBatch::Rule(const std::string& table, const std::string& chain,
   std::vector<std::uint32_t> anonymous;
   for (const auto& match : layout_rule.matches)
     if (match.kind == MatchKind::kL4protoIn || match.kind == MatchKind::kThDportIn ||
-        match.kind == MatchKind::kIpDaddrIn)
+        match.kind == MatchKind::kIpDaddrIn || match.kind == MatchKind::kIcmpv6TypeIn)
       anonymous.push_back(AnonymousSet(table, match));
   RulePtr rule(nftnl_rule_alloc(), nftnl_rule_free);
   nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
@@ -453,6 +498,27 @@ void NftBatch::Rule(const std::string& table, const std::string& chain,
         Payload(rule.get(), NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
         Lookup(rule.get(), NFT_REG_1, "__set%d", anonymous.at(next_anonymous++), false);
         break;
+      case MatchKind::kIp6Saddr:
+        context.Address6(8, match.prefix6, match.negate);
+        break;
+      case MatchKind::kIp6Daddr:
+        context.Address6(24, match.prefix6, match.negate);
+        break;
+      case MatchKind::kNfproto: {
+        auto family = static_cast<std::uint8_t>(match.values.at(0));
+        context.Nfproto(family);
+        (family == NFPROTO_IPV6 ? context.ipv6_checked : context.ipv4_checked) = true;
+        break;
+      }
+      case MatchKind::kIcmpv6TypeIn: {
+        context.RequireIpv6();
+        Meta(rule.get(), NFT_META_L4PROTO, NFT_REG_1);
+        std::uint8_t icmpv6 = IPPROTO_ICMPV6;
+        Cmp(rule.get(), NFT_REG_1, false, &icmpv6, 1);
+        Payload(rule.get(), NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+        Lookup(rule.get(), NFT_REG_1, "__set%d", anonymous.at(next_anonymous++), false);
+        break;
+      }
     }
   }
   const auto& action = layout_rule.action;
@@ -493,14 +559,17 @@ void NftBatch::Rule(const std::string& table, const std::string& chain,
       nftnl_rule_add_expr(rule.get(), expr);
       break;
     }
-    case nftlayout::ActionKind::kDnatMap: {
+    case nftlayout::ActionKind::kDnatMap:
+    case nftlayout::ActionKind::kDnat6Map: {
+      bool ipv6 = action.kind == nftlayout::ActionKind::kDnat6Map;
       context.LoadFields(action.fields, false);
       Lookup(rule.get(), NFT_REG_1, action.map, set_ids_.at(action.map), false, NFT_REG_1);
       nftnl_expr* expr = Expr("nat");
       nftnl_expr_set_u32(expr, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-      nftnl_expr_set_u32(expr, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+      nftnl_expr_set_u32(expr, NFTNL_EXPR_NAT_FAMILY, ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
       nftnl_expr_set_u32(expr, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-      nftnl_expr_set_u32(expr, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+      // The guest port follows the address in the map's value: after 16 bytes for IPv6.
+      nftnl_expr_set_u32(expr, NFTNL_EXPR_NAT_REG_PROTO_MIN, FieldRegister(ipv6 ? 4 : 1));
       nftnl_rule_add_expr(rule.get(), expr);
       break;
     }

@@ -24,6 +24,10 @@ std::string FieldText(Field field) {
       return "meta l4proto";
     case Field::kThDport:
       return "th dport";
+    case Field::kIp6Saddr:
+      return "ip6 saddr";
+    case Field::kIp6Daddr:
+      return "ip6 daddr";
   }
   return "";
 }
@@ -36,6 +40,28 @@ std::string FieldsText(const std::vector<Field>& fields) {
 
 std::string ProtocolText(std::uint16_t protocol) {
   return protocol == 6 ? "tcp" : protocol == 17 ? "udp" : std::to_string(protocol);
+}
+
+std::string Icmpv6TypeText(std::uint16_t type) {
+  switch (type) {
+    case 1:
+      return "destination-unreachable";
+    case 2:
+      return "packet-too-big";
+    case 3:
+      return "time-exceeded";
+    case 4:
+      return "parameter-problem";
+    case 133:
+      return "nd-router-solicit";
+    case 134:
+      return "nd-router-advert";
+    case 135:
+      return "nd-neighbor-solicit";
+    case 136:
+      return "nd-neighbor-advert";
+  }
+  return std::to_string(type);
 }
 
 std::string MatchText(const Match& match) {
@@ -77,6 +103,17 @@ std::string MatchText(const Match& match) {
         list += (list.empty() ? "" : ", ") + prefix.ToString();
       return fmt::format("ip daddr {{ {} }}", list);
     }
+    case MatchKind::kIp6Saddr:
+      return fmt::format("ip6 saddr {}{}", not_, match.prefix6.ToString());
+    case MatchKind::kIp6Daddr:
+      return fmt::format("ip6 daddr {}{}", not_, match.prefix6.ToString());
+    case MatchKind::kNfproto:
+      return fmt::format("meta nfproto {}", match.values.at(0) == 10 ? "ipv6" : "ipv4");
+    case MatchKind::kIcmpv6TypeIn: {
+      std::string list;
+      for (auto value : match.values) list += (list.empty() ? "" : ", ") + Icmpv6TypeText(value);
+      return fmt::format("icmpv6 type {{ {} }}", list);
+    }
   }
   return "";
 }
@@ -99,6 +136,8 @@ std::string ActionText(const Action& action) {
       return fmt::format("masquerade to :{}-{}", action.first_port, action.last_port);
     case ActionKind::kDnatMap:
       return fmt::format("dnat ip to {} map @{}", FieldsText(action.fields), action.map);
+    case ActionKind::kDnat6Map:
+      return fmt::format("dnat ip6 to {} map @{}", FieldsText(action.fields), action.map);
   }
   return "";
 }
@@ -135,6 +174,13 @@ Match Address(MatchKind kind, Ipv4Prefix prefix, bool negate = false) {
   return match;
 }
 
+Match Address6(MatchKind kind, Ipv6Prefix prefix, bool negate = false) {
+  Match match = Of(kind);
+  match.prefix6 = prefix;
+  match.negate = negate;
+  return match;
+}
+
 Match Values(MatchKind kind, std::vector<std::uint16_t> values) {
   Match match = Of(kind);
   match.values = std::move(values);
@@ -147,8 +193,8 @@ Action Verdict(ActionKind kind) {
   return action;
 }
 
-Action DnatMap(std::vector<Field> fields, const char* map) {
-  Action action = Verdict(ActionKind::kDnatMap);
+Action DnatMap(std::vector<Field> fields, const char* map, bool ipv6 = false) {
+  Action action = Verdict(ipv6 ? ActionKind::kDnat6Map : ActionKind::kDnatMap);
   action.fields = std::move(fields);
   action.map = map;
   return action;
@@ -190,8 +236,45 @@ std::vector<SetSpec> MakeSets() {
   };
 }
 
-std::vector<Chain> Chains(const std::vector<Network>& networks) {
+std::vector<SetSpec> MakeSets6() {
   using namespace nftset;
+  const std::vector<Type> listen_proto_port{Type::kIpv6Addr, Type::kInetProto, Type::kInetService};
+  const std::vector<Type> proto_port{Type::kInetProto, Type::kInetService};
+  const std::vector<Type> target{Type::kIpv6Addr, Type::kInetService};
+  auto with_source = [](std::vector<Type> key) {
+    key.push_back(Type::kIpv6Addr);
+    return key;
+  };
+  return {
+      Set(kDnat6, listen_proto_port, target),
+      Set(kDnat6Any, proto_port, target),
+      Set(kCount6, listen_proto_port, {}, false, true),
+      Set(kCount6Any, proto_port, {}, false, true),
+      Set(kRestricted6, listen_proto_port),
+      Set(kRestricted6Any, proto_port),
+      Set(kAllow6, with_source(listen_proto_port), {}, true),
+      Set(kAllow6Any, with_source(proto_port), {}, true),
+  };
+}
+
+constexpr std::uint16_t kNfprotoIpv4 = 2, kNfprotoIpv6 = 10;
+
+std::vector<Chain> Chains(const std::vector<Network>& networks, bool ipv6) {
+  using namespace nftset;
+  const std::vector<Field> key6{Field::kIp6Daddr, Field::kL4proto, Field::kThDport};
+  auto with_source6 = [](std::vector<Field> fields) {
+    fields.push_back(Field::kIp6Saddr);
+    return fields;
+  };
+  // In a layout with IPv6, a rule that looks at no address of either family says which
+  // family it is for (the `*` counters would otherwise count the other family's packets too).
+  auto family = [&](std::uint16_t nfproto) {
+    return ipv6 ? std::vector<Match>{Values(MatchKind::kNfproto, {nfproto})} : std::vector<Match>{};
+  };
+  auto joined = [](std::vector<Match> first, std::vector<Match> rest) {
+    first.insert(first.end(), rest.begin(), rest.end());
+    return first;
+  };
   const std::vector<Field> key{Field::kIpDaddr, Field::kL4proto, Field::kThDport};
   const std::vector<Field> key_any{Field::kL4proto, Field::kThDport};
   auto with_source = [](std::vector<Field> fields) {
@@ -211,8 +294,20 @@ std::vector<Chain> Chains(const std::vector<Network>& networks) {
       {local, Lookup(key_any, kRestrictedAny), Lookup(with_source(key_any), kAllowAny, true)},
       Verdict(ActionKind::kDrop), not_listed));
   filter.rules.push_back(MakeRule({Lookup(key, kCount)}, Action(), "count each forward"));
-  filter.rules.push_back(
-      MakeRule({local, Lookup(key_any, kCountAny)}, Action(), "count each forward"));
+  filter.rules.push_back(MakeRule(joined(family(kNfprotoIpv4), {local, Lookup(key_any, kCountAny)}),
+                                  Action(), "count each forward"));
+  if (ipv6) {
+    filter.rules.push_back(
+        MakeRule({Lookup(key6, kRestricted6), Lookup(with_source6(key6), kAllow6, true)},
+                 Verdict(ActionKind::kDrop), not_listed));
+    filter.rules.push_back(MakeRule(
+        {local, Lookup(key_any, kRestricted6Any), Lookup(with_source6(key_any), kAllow6Any, true)},
+        Verdict(ActionKind::kDrop), not_listed));
+    filter.rules.push_back(MakeRule({Lookup(key6, kCount6)}, Action(), "count each forward"));
+    filter.rules.push_back(
+        MakeRule(joined(family(kNfprotoIpv6), {local, Lookup(key_any, kCount6Any)}), Action(),
+                 "count each forward"));
+  }
   chains.push_back(std::move(filter));
 
   // DNAT for clients (prerouting) and for connections the host opens itself (output).
@@ -223,6 +318,11 @@ std::vector<Chain> Chains(const std::vector<Network>& networks) {
     chain.rules.push_back(MakeRule({}, DnatMap(key, kDnat), "forwards on one address"));
     chain.rules.push_back(
         MakeRule({local}, DnatMap(key_any, kDnatAny), "forwards on every local address"));
+    if (ipv6) {
+      chain.rules.push_back(MakeRule({}, DnatMap(key6, kDnat6, true), "forwards on one address"));
+      chain.rules.push_back(
+          MakeRule({local}, DnatMap(key_any, kDnat6Any, true), "forwards on every local address"));
+    }
     chains.push_back(std::move(chain));
   }
 
@@ -249,10 +349,18 @@ std::vector<Chain> Chains(const std::vector<Network>& networks) {
     rules.push_back(MakeRule({Interface(MatchKind::kIifname, network->bridge),
                               Interface(MatchKind::kOifname, network->bridge)},
                              Verdict(ActionKind::kAccept), network->name + ": between guests"));
+  auto dual_stack = [&](const Network* network) { return ipv6 && network->DualStack(); };
   for (const Network* network : filtered) {
     if (network->mode == NetworkMode::kRouted)
       rules.push_back(MakeRule({Interface(MatchKind::kOifname, network->bridge),
                                 Address(MatchKind::kIpDaddr, network->address.Subnet())},
+                               Verdict(ActionKind::kAccept),
+                               network->name + ": routed: the outside may reach the guests"));
+    // Routed IPv6 (mode routed): the outside reaches the guests' IPv6 addresses too. A nat
+    // network's guests are not reachable over IPv6 either (nat6 or not), but for forwards.
+    if (network->mode == NetworkMode::kRouted && dual_stack(network))
+      rules.push_back(MakeRule({Interface(MatchKind::kOifname, network->bridge),
+                                Address6(MatchKind::kIp6Daddr, network->address6->Subnet())},
                                Verdict(ActionKind::kAccept),
                                network->name + ": routed: the outside may reach the guests"));
     rules.push_back(MakeRule({Interface(MatchKind::kOifname, network->bridge)},
@@ -263,6 +371,11 @@ std::vector<Chain> Chains(const std::vector<Network>& networks) {
     if (network->mode != NetworkMode::kIsolated)
       rules.push_back(MakeRule({Interface(MatchKind::kIifname, network->bridge),
                                 Address(MatchKind::kIpSaddr, network->address.Subnet())},
+                               Verdict(ActionKind::kAccept),
+                               network->name + ": guests to the outside"));
+    if (network->mode != NetworkMode::kIsolated && dual_stack(network))
+      rules.push_back(MakeRule({Interface(MatchKind::kIifname, network->bridge),
+                                Address6(MatchKind::kIp6Saddr, network->address6->Subnet())},
                                Verdict(ActionKind::kAccept),
                                network->name + ": guests to the outside"));
     rules.push_back(
@@ -292,6 +405,21 @@ std::vector<Chain> Chains(const std::vector<Network>& networks) {
           {Interface(MatchKind::kIifname, network->bridge, true),
            Address(MatchKind::kIpDaddr, Ipv4Prefix{network->address.address, 32}),
            Values(MatchKind::kL4protoIn, {6, 17}), Values(MatchKind::kThDportIn, {53, 67})},
+          Verdict(ActionKind::kDrop), network->name + ": dnsmasq serves the guests only"));
+      if (!dual_stack(network)) continue;
+      // IPv6 cannot live without neighbour discovery, router solicitations and the ICMPv6
+      // errors (packet too big above all): accepted from the guests, whatever comes later.
+      input.rules.push_back(
+          MakeRule({Interface(MatchKind::kIifname, network->bridge),
+                    Values(MatchKind::kIcmpv6TypeIn, {1, 2, 3, 4, 133, 135, 136})},
+                   Verdict(ActionKind::kAccept), network->name + ": ICMPv6 that IPv6 needs"));
+      input.rules.push_back(MakeRule(
+          {Interface(MatchKind::kIifname, network->bridge), Values(MatchKind::kUdpDport, {547})},
+          Verdict(ActionKind::kAccept), network->name + ": DHCPv6 for guests"));
+      input.rules.push_back(MakeRule(
+          {Interface(MatchKind::kIifname, network->bridge, true),
+           Address6(MatchKind::kIp6Daddr, Ipv6Prefix{network->address6->address, 128}),
+           Values(MatchKind::kL4protoIn, {6, 17}), Values(MatchKind::kThDportIn, {53, 547})},
           Verdict(ActionKind::kDrop), network->name + ": dnsmasq serves the guests only"));
     }
     chains.push_back(std::move(input));
@@ -325,6 +453,30 @@ std::vector<Chain> Chains(const std::vector<Network>& networks) {
         MakeRule({Address(MatchKind::kIpSaddr, subnet), Address(MatchKind::kIpDaddr, subnet, true)},
                  Verdict(ActionKind::kMasquerade), network.name + ": guests to the outside"));
   }
+  // The same for IPv6: hairpin of every dual-stack network that takes forwards; NAT66 of nat
+  // networks with nat6 (nat6 = false: the guests' addresses are routed as they are).
+  for (const auto& network : networks) {
+    if (!network.has_address || !network.AcceptsForwards() || network.mode == NetworkMode::kOpen ||
+        !dual_stack(&network))
+      continue;
+    Ipv6Prefix subnet = network.address6->Subnet();
+    postrouting.rules.push_back(
+        MakeRule({Simple(MatchKind::kCtStatusDnat), Address6(MatchKind::kIp6Saddr, subnet),
+                  Address6(MatchKind::kIp6Daddr, subnet)},
+                 Verdict(ActionKind::kMasquerade), network.name + ": hairpin"));
+    if (!network.VirtnatOwnsFirewall() || network.mode != NetworkMode::kNat || !network.nat6)
+      continue;
+    Action ports = Verdict(ActionKind::kMasqueradePorts);
+    ports.first_port = 1024;
+    ports.last_port = 65535;
+    postrouting.rules.push_back(MakeRule(
+        {Address6(MatchKind::kIp6Saddr, subnet), Address6(MatchKind::kIp6Daddr, subnet, true),
+         Values(MatchKind::kL4protoIn, {6, 17})},
+        ports, network.name + ": guests to the outside"));
+    postrouting.rules.push_back(MakeRule(
+        {Address6(MatchKind::kIp6Saddr, subnet), Address6(MatchKind::kIp6Daddr, subnet, true)},
+        Verdict(ActionKind::kMasquerade), network.name + ": guests to the outside"));
+  }
   chains.push_back(std::move(postrouting));
   return chains;
 }
@@ -339,6 +491,8 @@ std::string TypeText(Type type) {
       return "inet_proto";
     case Type::kInetService:
       return "inet_service";
+    case Type::kIpv6Addr:
+      return "ipv6_addr";
   }
   return "";
 }
@@ -348,14 +502,22 @@ const std::vector<SetSpec>& StandardSets() {
   return sets;
 }
 
+const std::vector<SetSpec>& StandardSets6() {
+  static const std::vector<SetSpec> sets = MakeSets6();
+  return sets;
+}
+
 const SetSpec* FindSet(const std::string& name) {
-  for (const auto& set : StandardSets())
-    if (set.name == name) return &set;
+  for (const auto* sets : {&StandardSets(), &StandardSets6()})
+    for (const auto& set : *sets)
+      if (set.name == name) return &set;
   return nullptr;
 }
 
-Layout BuildLayout(const std::vector<Network>& networks) {
-  return Layout{StandardSets(), Chains(networks)};
+Layout BuildLayout(const std::vector<Network>& networks, bool ipv6) {
+  Layout layout{StandardSets(), Chains(networks, ipv6)};
+  if (ipv6) layout.sets.insert(layout.sets.end(), StandardSets6().begin(), StandardSets6().end());
+  return layout;
 }
 
 std::string RuleText(const Rule& rule) {

@@ -14,7 +14,7 @@
 namespace virtnat::nftlayout {
 
 // The data types of set keys and map values.
-enum class Type : std::uint8_t { kIpv4Addr, kInetProto, kInetService };
+enum class Type : std::uint8_t { kIpv4Addr, kInetProto, kInetService, kIpv6Addr };
 
 struct SetSpec {
   std::string name;
@@ -26,7 +26,7 @@ struct SetSpec {
 };
 
 // What a concatenated lookup key is made of.
-enum class Field : std::uint8_t { kIpSaddr, kIpDaddr, kL4proto, kThDport };
+enum class Field : std::uint8_t { kIpSaddr, kIpDaddr, kL4proto, kThDport, kIp6Saddr, kIp6Daddr };
 
 enum class MatchKind : std::uint8_t {
   kLookup,                     // FIELDS @set, FIELDS != @set
@@ -42,6 +42,10 @@ enum class MatchKind : std::uint8_t {
   kUdpDport,                   // udp dport 67
   kThDportIn,                  // th dport { 53, 67 }
   kIpDaddrIn,                  // ip daddr { 224.0.0.0/24, 255.255.255.255 }
+  kIp6Saddr,                   // ip6 saddr fd00:77::/64, ip6 saddr != ...
+  kIp6Daddr,                   // ip6 daddr fd00:77::1
+  kNfproto,                    // meta nfproto ipv4 / ipv6 (values[0]: NFPROTO_IPV4, _IPV6)
+  kIcmpv6TypeIn,               // icmpv6 type { nd-router-solicit, ... } (values: type numbers)
 };
 
 struct Match {
@@ -52,6 +56,7 @@ struct Match {
   Ipv4Prefix prefix;                  // kIpSaddr, kIpDaddr
   std::vector<std::uint16_t> values;  // ports (kThDport, kUdpDport, kThDportIn); protocols
   std::vector<Ipv4Prefix> prefixes;   // kIpDaddrIn
+  Ipv6Prefix prefix6;                 // kIp6Saddr, kIp6Daddr
 };
 
 enum class ActionKind : std::uint8_t {
@@ -63,6 +68,7 @@ enum class ActionKind : std::uint8_t {
   kMasquerade,
   kMasqueradePorts,  // masquerade to :first-last
   kDnatMap,          // dnat ip to FIELDS map @map
+  kDnat6Map,         // dnat ip6 to FIELDS map @map
 };
 
 struct Action {
@@ -94,13 +100,16 @@ struct Layout {
   std::vector<Chain> chains;
 };
 
-// virtnat's sets and maps: the same in every layout (nft_ruleset.h names them).
+// virtnat's sets and maps of IPv4 forwards: the same in every layout (nft_ruleset.h names
+// them); the IPv6 twins, in layouts with IPv6 only.
 const std::vector<SetSpec>& StandardSets();
-// One of them by name; nullptr for another name.
+const std::vector<SetSpec>& StandardSets6();
+// One of them (either family) by name; nullptr for another name.
 const SetSpec* FindSet(const std::string& name);
 
-// The layout for these networks (pure).
-Layout BuildLayout(const std::vector<Network>& networks);
+// The layout for these networks (pure). `ipv6`: with the IPv6 sets, forward rules and the
+// IPv6 rules of dual-stack networks; without, the layout is exactly the IPv4-only one.
+Layout BuildLayout(const std::vector<Network>& networks, bool ipv6 = false);
 
 // Text, exactly as `nft list` prints it.
 std::string TypeText(Type type);

@@ -45,19 +45,46 @@ std::string RenderWithElements(const NftRuleset& ruleset) {
   return cleaned;
 }
 
-std::string ListenText(const PortMapping& mapping) {
+template <typename Mapping>
+std::string ListenText(const Mapping& mapping) {
   return mapping.listen ? mapping.listen->ToString() + " . " : "";
+}
+
+template <typename Mapping>
+std::string KeyText(const Mapping& mapping) {
+  return fmt::format("{}{} . {}", ListenText(mapping), ToString(mapping.protocol), mapping.port);
+}
+
+template <typename Mapping>
+std::string ElementText(const Mapping& mapping) {
+  return fmt::format("{} : {} . {}", KeyText(mapping), mapping.target.ToString(), mapping.to_port);
 }
 
 }  // namespace
 
 std::string MappingKey(const PortMapping& mapping) {
-  return fmt::format("{}{} . {}", ListenText(mapping), ToString(mapping.protocol), mapping.port);
+  return KeyText(mapping);
 }
 
 std::string MappingElement(const PortMapping& mapping) {
-  return fmt::format("{} : {} . {}", MappingKey(mapping), mapping.target.ToString(),
-                     mapping.to_port);
+  return ElementText(mapping);
+}
+
+std::string MappingKey(const PortMapping6& mapping) {
+  return KeyText(mapping);
+}
+
+std::string MappingElement(const PortMapping6& mapping) {
+  return ElementText(mapping);
+}
+
+bool LayoutHasIpv6(const DesiredState& state) {
+  if (state.settings.has_public_address6) return true;
+  for (const auto& network : state.networks)
+    if (network.DualStack()) return true;
+  for (const auto& forward : state.forwards)
+    if (!forward.mappings6.empty()) return true;
+  return false;
 }
 
 std::string ElementKey(const std::string& element) {
@@ -79,7 +106,8 @@ NftRuleset RenderRuleset(const DesiredState& state) {
   NftRuleset ruleset;
   ruleset.table = state.settings.ruleset_name;
 
-  ruleset.layout = nftlayout::BuildLayout(state.networks);
+  bool ipv6 = LayoutHasIpv6(state);
+  ruleset.layout = nftlayout::BuildLayout(state.networks, ipv6);
   std::string body = nftlayout::RenderLayoutBody(ruleset.layout);
   ruleset.skeleton_hash = StableHash(body);
   ruleset.skeleton =
@@ -89,16 +117,33 @@ NftRuleset RenderRuleset(const DesiredState& state) {
   for (const auto& name :
        {kDnat, kDnatAny, kCount, kCountAny, kRestricted, kRestrictedAny, kAllow, kAllowAny})
     ruleset.elements[name];
+  if (ipv6)
+    for (const auto& name : {kDnat6, kDnat6Any, kCount6, kCount6Any, kRestricted6, kRestricted6Any,
+                             kAllow6, kAllow6Any})
+      ruleset.elements[name];
   for (const auto& forward : state.forwards) {
+    // With a source list (of either family), each family lets in its own sources only.
+    bool restricted = !forward.forward.sources.empty() || !forward.forward.sources6.empty();
     bool any = !forward.forward.listen.has_value();
     for (const auto& mapping : forward.mappings) {
       std::string key = MappingKey(mapping);
       if (forward.active) ruleset.elements[any ? kDnatAny : kDnat].insert(MappingElement(mapping));
       ruleset.elements[any ? kCountAny : kCount].insert(key);
-      if (forward.forward.sources.empty()) continue;
+      if (!restricted) continue;
       ruleset.elements[any ? kRestrictedAny : kRestricted].insert(key);
       for (const auto& source : forward.forward.sources)
         ruleset.elements[any ? kAllowAny : kAllow].insert(key + " . " + source.ToString());
+    }
+    bool any6 = !forward.forward.listen6.has_value();
+    for (const auto& mapping : forward.mappings6) {
+      std::string key = MappingKey(mapping);
+      if (forward.active)
+        ruleset.elements[any6 ? kDnat6Any : kDnat6].insert(MappingElement(mapping));
+      ruleset.elements[any6 ? kCount6Any : kCount6].insert(key);
+      if (!restricted) continue;
+      ruleset.elements[any6 ? kRestricted6Any : kRestricted6].insert(key);
+      for (const auto& source : forward.forward.sources6)
+        ruleset.elements[any6 ? kAllow6Any : kAllow6].insert(key + " . " + source.ToString());
     }
   }
   return ruleset;

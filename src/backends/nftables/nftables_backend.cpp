@@ -369,7 +369,7 @@ std::optional<FirewallChange> NftablesBackend::ApplyForwardChange(const DesiredS
 
 void NftablesBackend::ForgetClosed(const NftElements& removed) {
   std::vector<std::string> closed;
-  for (const char* set : {nftset::kDnat, nftset::kDnatAny})
+  for (const char* set : {nftset::kDnat, nftset::kDnatAny, nftset::kDnat6, nftset::kDnat6Any})
     if (auto found = removed.find(set); found != removed.end())
       closed.insert(closed.end(), found->second.begin(), found->second.end());
   ForgetConnections(ParseClosedMappings(closed));
@@ -380,13 +380,17 @@ std::vector<TrafficCounters> NftablesBackend::ReadCounters(const DesiredState& s
   std::vector<TrafficCounters> counters;
   for (const auto& forward : state.forwards) {
     TrafficCounters total;
-    const char* set = forward.forward.listen ? nftset::kCount : nftset::kCountAny;
-    for (const auto& mapping : forward.mappings) {
-      auto found = kernel.counters.find(std::string(set) + "|" + MappingKey(mapping));
-      if (found == kernel.counters.end()) continue;
+    auto add = [&](const char* set, const std::string& key) {
+      auto found = kernel.counters.find(std::string(set) + "|" + key);
+      if (found == kernel.counters.end()) return;
       total.packets += found->second.packets;
       total.bytes += found->second.bytes;
-    }
+    };
+    const char* set = forward.forward.listen ? nftset::kCount : nftset::kCountAny;
+    for (const auto& mapping : forward.mappings) add(set, MappingKey(mapping));
+    // Both families of a dual-stack forward count together.
+    const char* set6 = forward.forward.listen6 ? nftset::kCount6 : nftset::kCount6Any;
+    for (const auto& mapping : forward.mappings6) add(set6, MappingKey(mapping));
     counters.push_back(total);
   }
   return counters;
@@ -407,6 +411,9 @@ std::map<std::string, HostElements> BuildHostElements(const DesiredState& state)
     const char* set = forward.forward.listen ? nftset::kDnat : nftset::kDnatAny;
     for (const auto& mapping : forward.mappings)
       hosts[forward.host].elements.emplace_back(set, MappingElement(mapping));
+    const char* set6 = forward.forward.listen6 ? nftset::kDnat6 : nftset::kDnat6Any;
+    for (const auto& mapping : forward.mappings6)
+      hosts[forward.host].elements.emplace_back(set6, MappingElement(mapping));
   }
   return hosts;
 }
