@@ -16,6 +16,7 @@
 #include "config/config_loader.h"
 #include "config/config_snapshot.h"
 #include "config/diagnostics.h"
+#include "config/validate.h"
 #include "engine/engine.h"
 #include "state/state_dir.h"
 
@@ -56,10 +57,10 @@ std::string TargetName(const Forward& forward) {
   return forward.host.empty() ? forward.target.ToString() : forward.host;
 }
 
-// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it.
+// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it (IPv6 listen
+// addresses in brackets; the same text as forward_fast.cpp's).
 std::string Describe(const Forward& forward) {
-  return fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(forward.protocols), ListenText(forward),
-                     ToString(forward.port), TargetName(forward), ToString(forward.to_port));
+  return DescribeForward(forward);
 }
 
 std::string Location(const SourceLocation& where) {
@@ -116,7 +117,9 @@ std::optional<std::size_t> FindForward(const Config& config, const Forward& want
     if (&forward == &wanted) continue;  // the spec itself, parsed into the same config
     if (forward.target == wanted.target && forward.port == wanted.port &&
         forward.to_port == wanted.to_port && forward.protocols == wanted.protocols &&
-        forward.listen == wanted.listen)
+        forward.listen == wanted.listen && forward.target6 == wanted.target6 &&
+        forward.open4 == wanted.open4 && forward.open6 == wanted.open6 &&
+        forward.listen6 == wanted.listen6)
       return i;
   }
   return std::nullopt;
