@@ -19,6 +19,7 @@ std::string ShapeDifference(const LibvirtNetworkFacts& have, const LibvirtNetwor
   if (have.address6 != want.address6) changed.push_back("address6");
   if (have.dhcp_range6 != want.dhcp_range6) changed.push_back("dhcp_range6");
   if (have.nat_ipv6 != want.nat_ipv6) changed.push_back("nat6");
+  if (!want.HostsUpdateLive(have)) changed.push_back("DNS hosts of both families");
   std::string text;
   for (const auto& item : changed) text += (text.empty() ? "" : ", ") + item;
   return text;
@@ -80,7 +81,7 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
     }
     LibvirtNetworkFacts have = ParseNetworkFacts(client.NetworkXml(network.name));
     LibvirtNetworkFacts want = ParseNetworkFacts(xml);
-    if (!have.SameShape(want)) {
+    if (!have.SameShape(want) || !want.HostsUpdateLive(have)) {
       client.DefineNetwork(RenderNetworkXml(network, have.uuid));
       if (existing->active) client.StopNetwork(network.name);
       // A bridged network that moves to another bridge or mode leaves virtnat's old bridge.

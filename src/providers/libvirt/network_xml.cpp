@@ -163,8 +163,11 @@ std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
     };
     for (const auto& host : network.hosts) {
       add_dns_host(host.address.ToString(), host.name);
-      if (network.DualStack() && host.address6)  // the AAAA record
-        add_dns_host(host.address6->ToString(), host.name);
+      // The AAAA record. libvirt's live updates refuse a DNS host whose name another one has
+      // (virNetworkUpdate matches on any field), so it carries the FQDN where the A record
+      // has the bare name: guests resolve both families through their search domain.
+      if (network.DualStack() && host.address6)
+        add_dns_host(host.address6->ToString(), network.Fqdn(host));
     }
   }
   auto ip = root.append_child("ip");
@@ -211,10 +214,13 @@ LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml, const std::string&
   facts.bridge = root.child("bridge").attribute("name").as_string();
   facts.domain = root.child("domain").attribute("name").as_string();
   facts.nat_ipv6 = std::string(forward.child("nat").attribute("ipv6").as_string()) == "yes";
+  std::set<std::string> dns_names;
   for (auto host : root.child("dns").children("host"))
-    for (auto hostname : host.children("hostname"))
+    for (auto hostname : host.children("hostname")) {
       facts.dns_hosts.insert(
           DnsHostXml(CanonicalIp(host.attribute("ip").as_string()), hostname.child_value()));
+      if (!dns_names.insert(hostname.child_value()).second) facts.dns_names_repeat = true;
+    }
   int index = -1;
   for (auto ip : root.children("ip")) {
     ++index;

@@ -46,6 +46,9 @@ struct LibvirtNetworkFacts {
   std::string dhcp_range6;
   std::set<std::string> dhcp_hosts6;
   bool nat_ipv6 = false;
+  // Two DNS hosts share a name (a dual-stack network without a domain: A and AAAA records of
+  // one host). libvirt cannot add or delete such records live; the network is redefined.
+  bool dns_names_repeat = false;
   // The position of each family's <ip> among the <ip> elements (-1 when none): the parent
   // index virNetworkUpdate needs to change the DHCP hosts of one family.
   int ip_index = -1;
@@ -57,6 +60,10 @@ struct LibvirtNetworkFacts {
            domain == other.domain && address == other.address && dhcp_range == other.dhcp_range &&
            address6 == other.address6 && dhcp_range6 == other.dhcp_range6 &&
            nat_ipv6 == other.nat_ipv6;
+  }
+  // Whether libvirt can change the host entries of `have` into those of this one live.
+  bool HostsUpdateLive(const LibvirtNetworkFacts& have) const {
+    return dns_hosts == have.dns_hosts || (!dns_names_repeat && !have.dns_names_repeat);
   }
   bool SameHosts(const LibvirtNetworkFacts& other) const {
     return dhcp_hosts == other.dhcp_hosts && dhcp_hosts6 == other.dhcp_hosts6 &&

@@ -324,8 +324,9 @@ TEST(NetworkXml, DualStackHasAnIpv6ElementWithDhcpHostsAndAaaaRecords) {
         "ip=\"fd00:77::1c\" />",
         "<host id=\"00:03:00:01:02:ff:0a:0a:06:1d\" name=\"lxdev02.devops.test\" "
         "ip=\"fd00:77::1d\" />",
-        "<host ip=\"fd00:77::1c\">\n      <hostname>lxdev01</hostname>",
-        "<host ip=\"fd00:77::1d\">\n      <hostname>lxdev02</hostname>"})
+        // The AAAA records carry the FQDN: libvirt's live updates refuse repeated names.
+        "<host ip=\"fd00:77::1c\">\n      <hostname>lxdev01.devops.test</hostname>",
+        "<host ip=\"fd00:77::1d\">\n      <hostname>lxdev02.devops.test</hostname>"})
     EXPECT_NE(xml.find(expected), std::string::npos) << expected << "\n" << xml;
   // The IPv4 element comes first, as in an IPv4-only network: its index stays 0.
   EXPECT_LT(xml.find("<ip address=\"10.1.1.1\""), xml.find("<ip family=\"ipv6\""));
@@ -394,9 +395,9 @@ TEST(NetworkXml, DualStackFactsMatchLibvirtsOwnForm) {
   <bridge name='nbr0' stp='on' delay='0'/>
   <domain name='devops.test' localOnly='yes'/>
   <dns><host ip='10.1.1.28'><hostname>lxdev01</hostname></host>
-       <host ip='FD00:77:0::1C'><hostname>lxdev01</hostname></host>
+       <host ip='FD00:77:0::1C'><hostname>lxdev01.devops.test</hostname></host>
        <host ip='10.1.1.29'><hostname>lxdev02</hostname></host>
-       <host ip='fd00:77::1d'><hostname>lxdev02</hostname></host></dns>
+       <host ip='fd00:77::1d'><hostname>lxdev02.devops.test</hostname></host></dns>
   <ip address='10.1.1.1' netmask='255.255.255.0'>
     <dhcp><range start='10.1.1.100' end='10.1.1.254'/>
       <host mac='02:FF:0A:0A:06:1C' name='lxdev01.devops.test' ip='10.1.1.28'/>
@@ -425,6 +426,33 @@ TEST(NetworkXml, DualStackFactsMatchLibvirtsOwnForm) {
   network.dhcp_range6.reset();
   EXPECT_FALSE(have.SameShape(DesiredNetworkFacts(network)));
   EXPECT_FALSE(have.SameShape(DesiredNetworkFacts(BaseNetwork())));
+}
+
+TEST(NetworkXml, DualStackWithoutDomainRedefinesForDnsChanges) {
+  Network network = DualStackNetwork();
+  LibvirtNetworkFacts with_domain = DesiredNetworkFacts(network);
+  EXPECT_FALSE(with_domain.dns_names_repeat);
+  network.domain.clear();
+  LibvirtNetworkFacts have = DesiredNetworkFacts(network);
+  // Without a domain A and AAAA records share the bare name: libvirt cannot change them live.
+  EXPECT_TRUE(have.dns_names_repeat);
+  EXPECT_TRUE(have.HostsUpdateLive(have));
+  Network added = network;
+  Host extra = added.hosts[0];
+  extra.name = "lxdev03";
+  extra.address = *Ipv4Address::Parse("10.1.1.30");
+  extra.address6 = *Ipv6Address::Parse("fd00:77::1e");
+  added.hosts.push_back(extra);
+  EXPECT_FALSE(DesiredNetworkFacts(added).HostsUpdateLive(have));
+  // Control: with a domain (or IPv4 only) the same change is a live update.
+  Network added_with_domain = added;
+  added_with_domain.domain = "devops.test";
+  EXPECT_TRUE(DesiredNetworkFacts(added_with_domain).HostsUpdateLive(with_domain));
+  Network ipv4_only = added;
+  ipv4_only.address6.reset();
+  Network ipv4_before = network;
+  ipv4_before.address6.reset();
+  EXPECT_TRUE(DesiredNetworkFacts(ipv4_only).HostsUpdateLive(DesiredNetworkFacts(ipv4_before)));
 }
 
 TEST(NetworkXml, DuidLlIsBuiltFromTheMac) {
