@@ -42,12 +42,13 @@ std::string RenderIpv6Conf(const Network& network) {
   if (network.dhcp_range6)  // stateful DHCPv6: the static hosts and unknown clients
     conf += fmt::format("dhcp-range={},{},{}\n", network.dhcp_range6->first.ToString(),
                         network.dhcp_range6->last.ToString(), address6.length);
-  else if (any_mac)  // DHCPv6 answers the static hosts only
+  else if (any_mac || address6.length != 64)
+    // DHCPv6 answers the static hosts only. dnsmasq advertises SLAAC (ra-only, ra-stateless)
+    // on a /64 only: on a longer prefix the RA still gives the route, and guests with no
+    // static entry configure their address themselves.
     conf += fmt::format("dhcp-range={},static,{}\n", subnet, address6.length);
-  else if (address6.length == 64)  // nobody to give an address to: SLAAC, named after DHCPv4
+  else  // nobody to give a DHCPv6 address to: SLAAC, with names guessed from DHCPv4 leases
     conf += fmt::format("dhcp-range={},ra-stateless,ra-names,{}\n", subnet, address6.length);
-  else  // SLAAC needs a /64: the guests get the route and configure their addresses themselves
-    conf += fmt::format("dhcp-range={},ra-only,{}\n", subnet, address6.length);
   conf += "enable-ra\n";
   // Isolated guests get no default route: router lifetime 0 (the interval stays the default).
   if (network.mode == NetworkMode::kIsolated)

@@ -213,10 +213,10 @@ TEST(DnsmasqConfig, DualStackWithoutRangeServesStaticHostsOrSlaac) {
   for (auto& host : network.hosts) host.mac = {};
   EXPECT_TRUE(HasLine(RenderDnsmasqFiles(network, TestPaths()).conf,
                       "dhcp-range=fd00:1::,ra-stateless,ra-names,64"));
-  // ...and only the route on a longer prefix, where SLAAC cannot work.
+  // ...and static (the route only) on a longer prefix, where dnsmasq refuses SLAAC modes.
   network.address6 = *Ipv6Interface::Parse("fd00:1::1/80");
   EXPECT_TRUE(
-      HasLine(RenderDnsmasqFiles(network, TestPaths()).conf, "dhcp-range=fd00:1::,ra-only,80"));
+      HasLine(RenderDnsmasqFiles(network, TestPaths()).conf, "dhcp-range=fd00:1::,static,80"));
 }
 
 TEST(DnsmasqConfig, IsolatedDualStackGuestsGetNoIpv6DefaultRoute) {
