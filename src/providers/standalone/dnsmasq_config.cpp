@@ -175,6 +175,50 @@ std::vector<DhcpLease> ParseDnsmasqLeases(const std::string& text) {
   return leases;
 }
 
+namespace {
+
+// "00:01:00:01:2c:8a:1b:2f:52:54:00:12:34:56" (LLT) or "00:03:00:01:52:54:00:12:34:56" (LL):
+// the Ethernet MAC at its end; "" for any other DUID.
+std::string MacOfDuid(const std::string& duid) {
+  std::string lower = duid;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::size_t mac_start = lower.starts_with("00:01:00:01:")   ? 24  // type, hw type, time
+                          : lower.starts_with("00:03:00:01:") ? 12  // type, hw type
+                                                              : std::string::npos;
+  if (mac_start == std::string::npos || lower.size() != mac_start + 17) return "";
+  std::string mac = lower.substr(mac_start);
+  return MacAddress::Parse(mac) ? mac : "";
+}
+
+}  // namespace
+
+std::vector<DhcpLease6> ParseDnsmasqLeases6(const std::string& text) {
+  std::vector<DhcpLease6> leases;
+  std::istringstream lines(text);
+  std::string line;
+  bool after_duid = false;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string expiry, iaid, address, hostname, duid;
+    if (line.starts_with("duid ")) {
+      after_duid = true;
+      continue;
+    }
+    if (!after_duid || !(fields >> expiry >> iaid >> address >> hostname >> duid)) continue;
+    DhcpLease6 lease;
+    auto [end, error] = std::from_chars(expiry.data(), expiry.data() + expiry.size(), lease.expiry);
+    auto parsed = Ipv6Address::Parse(address);
+    if (error != std::errc{} || end != expiry.data() + expiry.size() || !parsed) continue;
+    lease.address = *parsed;
+    lease.hostname = hostname == "*" ? "" : hostname;
+    lease.duid = duid == "*" ? "" : duid;
+    lease.mac = MacOfDuid(lease.duid);
+    leases.push_back(std::move(lease));
+  }
+  return leases;
+}
+
 StandalonePaths StandalonePathsFromEnvironment() {
   StandalonePaths paths;
   if (const char* folder = std::getenv("VIRTNAT_LIB_DIR"); folder && *folder)

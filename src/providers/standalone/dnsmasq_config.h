@@ -66,4 +66,19 @@ struct DhcpLease {
 // the "duid" line) and malformed lines are skipped.
 std::vector<DhcpLease> ParseDnsmasqLeases(const std::string& text);
 
+struct DhcpLease6 {
+  std::int64_t expiry = 0;  // seconds since the epoch; 0 = never expires
+  Ipv6Address address;
+  std::string hostname;  // empty when the client sent none
+  std::string duid;      // the client's DUID, as dnsmasq wrote it
+  // The MAC in a DUID-LLT or DUID-LL of an Ethernet NIC (most DHCPv6 clients send one);
+  // empty for other DUIDs. Lower case, as dnsmasq writes IPv4 leases' MACs.
+  std::string mac;
+  bool operator==(const DhcpLease6&) const = default;
+};
+
+// The IPv6 leases of dnsmasq's lease file: after the "duid SERVER-DUID" line, "EXPIRY IAID
+// ADDRESS HOSTNAME CLIENT-DUID" per line. Malformed lines are skipped.
+std::vector<DhcpLease6> ParseDnsmasqLeases6(const std::string& text);
+
 }  // namespace virtnat

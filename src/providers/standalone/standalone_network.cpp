@@ -414,4 +414,9 @@ std::vector<DhcpLease> ReadStandaloneLeases(const Network& network, const Standa
   return ParseDnsmasqLeases(ReadFileIfExists(paths.LeaseFile(network.name)).value_or(""));
 }
 
+std::vector<DhcpLease6> ReadStandaloneLeases6(const Network& network,
+                                              const StandalonePaths& paths) {
+  return ParseDnsmasqLeases6(ReadFileIfExists(paths.LeaseFile(network.name)).value_or(""));
+}
+
 }  // namespace virtnat
