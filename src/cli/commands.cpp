@@ -258,7 +258,7 @@ int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
   FileLock lock(state.LockPath());
   if (!candidate.forward) throw RuntimeFailure("internal error: the new forward was not parsed");
   const Forward& added = *candidate.forward;
-  std::string description = DescribeForward(added);
+  std::string description = ForwardSummary(added);
   if (IsDuplicate(candidate)) {
     std::cout << "no change: forward " << description << " already exists\n";
     ApplyConfig(options, Load(options));
@@ -289,7 +289,7 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) 
   if (!candidate.forward) throw RuntimeFailure("internal error: the forward was not parsed");
   const Config& config = candidate.config;
   auto index = FindForward(config, *candidate.forward);
-  std::string description = DescribeForward(*candidate.forward);
+  std::string description = ForwardSummary(*candidate.forward);
   fs::path cli_path = CliConfigPath(options.config_path);
   if (!index) throw BadInput(fmt::format("virtnat: no forward {} in the config", description));
   const Forward& found = config.forwards[*index];

@@ -7,7 +7,6 @@
 #include <iostream>
 
 #include "base/files.h"
-#include "cli/listings.h"
 #include "config/config_loader.h"
 #include "config/config_snapshot.h"
 #include "config/validate.h"
@@ -22,6 +21,14 @@ namespace fs = std::filesystem;
 
 constexpr const char* kCliFileHeader =
     "# Written by `virtnat forward add/remove`; hand-written files are never rewritten.\n";
+
+// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it (commands.cpp).
+std::string Describe(const Forward& forward) {
+  return fmt::format("{} {}:{} -> {}:{}", ProtocolsToString(forward.protocols),
+                     forward.listen ? forward.listen->ToString() : "*", ToString(forward.port),
+                     forward.host.empty() ? forward.target.ToString() : forward.host,
+                     ToString(forward.to_port));
+}
 
 // The config, its snapshot and the CLI file, as they are now.
 struct Current {
@@ -216,9 +223,8 @@ std::optional<int> TryForwardAddFast(const GlobalOptions& options, const Forward
   for (const auto& forward : reduced->forwards)
     if (&forward != &added && forward.SameRule(added)) return std::nullopt;
   if (!IsHostForward(*reduced, added)) return std::nullopt;
-  return Commit(
-      options, *current, text, *reduced, diagnostics, {added}, {},
-      fmt::format("added forward {} to {}", DescribeForward(added), current->cli_path.string()));
+  return Commit(options, *current, text, *reduced, diagnostics, {added}, {},
+                fmt::format("added forward {} to {}", Describe(added), current->cli_path.string()));
 }
 
 std::optional<int> TryForwardRemoveFast(const GlobalOptions& options, const ForwardSpec& spec) {
@@ -263,7 +269,7 @@ std::optional<int> TryForwardRemoveFast(const GlobalOptions& options, const Forw
   if (!reduced) return std::nullopt;
   if (!IsHostForward(*resolved, *found)) return std::nullopt;
   Forward removed = *found;
-  std::string description = DescribeForward(*wanted);
+  std::string description = Describe(*wanted);
   return Commit(options, *current, text, *reduced, diagnostics, {}, {removed},
                 fmt::format("removed forward {} from {}", description, cli));
 }

@@ -61,16 +61,19 @@ std::string SourcesText(const Forward& forward, IpFamily family, const std::stri
   return text.empty() ? "none" : text;
 }
 
-std::string DescribeForward(const Forward& forward) {
+std::string ForwardSummary(const Forward& forward) {
   std::string listens;
   for (IpFamily family : ForwardFamilies(forward)) {
     std::string listen = ListenText(forward, family);
     if (family == IpFamily::kIpv6) listen = "[" + listen + "]";
-    listens += fmt::format("{}{}:{}", listens.empty() ? "" : ", ", listen, ToString(forward.port));
+    listens +=
+        fmt::format("{}{}:{}", listens.empty() ? "" : " and ", listen, ToString(forward.port));
   }
   IpFamily first = ForwardFamilies(forward).front();
-  return fmt::format("{} {} -> {}:{}", ProtocolsToString(forward.protocols), listens,
-                     TargetName(forward, first), ToString(forward.to_port));
+  std::string target = TargetName(forward, first);
+  if (forward.host.empty() && first == IpFamily::kIpv6) target = "[" + target + "]";
+  return fmt::format("{} {} -> {}:{}", ProtocolsToString(forward.protocols), listens, target,
+                     ToString(forward.to_port));
 }
 
 nlohmann::json ForwardJson(const Forward& forward) {
@@ -212,7 +215,7 @@ std::string StatusText(const StatusReport& status, const std::string& kernel) {
     const TrafficFinding& finding = findings.front();
     text += fmt::format(
         "\nblocked: {}: {} {}: {} (`virtnat doctor` tells the fix)",
-        DescribeForward(status.forwards.at(index).forward), finding.ruleset, finding.chain,
+        ForwardSummary(status.forwards.at(index).forward), finding.ruleset, finding.chain,
         finding.handle ? fmt::format("rule handle {}: {}", *finding.handle, finding.rule)
                        : finding.rule);
   }

@@ -27,8 +27,10 @@ std::string TargetName(const Forward& forward, IpFamily family);
 // Who may use the forward in that family: `everybody` ("any", "WORLD") without a source list,
 // the family's sources, or "none" when the source list has none of that family (closed).
 std::string SourcesText(const Forward& forward, IpFamily family, const std::string& everybody);
-// "tcp 198.51.100.1:2222 -> lxdev01:22"; a forward on IPv6 too adds ", [2001:db8::1]:2222".
-std::string DescribeForward(const Forward& forward);
+// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it; a forward on IPv6
+// too: "tcp 198.51.100.1:2222 and [2001:db8::1]:2222 -> lxdev01:22" (the same text as the
+// config layer's DescribeForward, which the fast path of forward add/remove prints).
+std::string ForwardSummary(const Forward& forward);
 
 nlohmann::json ForwardJson(const Forward& forward);
 

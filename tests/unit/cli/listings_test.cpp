@@ -67,7 +67,7 @@ TEST(Listings, Ipv4OnlyForwardHasOneRowAsBefore) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(Columns(lines[1]), (std::vector<std::string>{"tcp", "198.51.100.1", "2222", "lxdev01",
                                                          "22", "any", "ssh", "virtnat.toml:26"}));
-  EXPECT_EQ(DescribeForward(config.forwards[0]), "tcp 198.51.100.1:2222 -> lxdev01:22");
+  EXPECT_EQ(ForwardSummary(config.forwards[0]), "tcp 198.51.100.1:2222 -> lxdev01:22");
 }
 
 TEST(Listings, DualStackForwardHasARowPerFamily) {
@@ -78,8 +78,8 @@ TEST(Listings, DualStackForwardHasARowPerFamily) {
   EXPECT_EQ(Columns(lines[2]),
             (std::vector<std::string>{"tcp", "2001:db8:100::1", "2222", "lxdev01", "22", "any",
                                       "ssh", "virtnat.toml:26"}));
-  EXPECT_EQ(DescribeForward(config.forwards[0]),
-            "tcp 198.51.100.1:2222, [2001:db8:100::1]:2222 -> lxdev01:22");
+  EXPECT_EQ(ForwardSummary(config.forwards[0]),
+            "tcp 198.51.100.1:2222 and [2001:db8:100::1]:2222 -> lxdev01:22");
   // Any IPv6 address shows as "::"; an IPv6-only forward has its IPv6 row only.
   Forward& forward = config.forwards[0];
   forward.listen6.reset();
@@ -87,12 +87,12 @@ TEST(Listings, DualStackForwardHasARowPerFamily) {
   lines = Lines(ForwardListText(config));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(Columns(lines[1])[1], "::");
-  EXPECT_EQ(DescribeForward(forward), "tcp [::]:2222 -> lxdev01:22");
+  EXPECT_EQ(ForwardSummary(forward), "tcp [::]:2222 -> lxdev01:22");
   // By address: the target is the family's address, never an unset IPv4 one.
   forward.host.clear();
   forward.target = {};
   EXPECT_EQ(Columns(Lines(ForwardListText(config))[1])[3], "fd00:1::1c");
-  EXPECT_EQ(DescribeForward(forward), "tcp [::]:2222 -> fd00:1::1c:22");
+  EXPECT_EQ(ForwardSummary(forward), "tcp [::]:2222 -> [fd00:1::1c]:22");
 }
 
 TEST(Listings, SourcesApplyToTheirOwnFamily) {
