@@ -57,7 +57,6 @@ std::optional<int> RunningDnsmasqPid(const Network& network, const StandalonePat
 
 // The leases in the network's lease file (none when it does not exist yet).
 std::vector<DhcpLease> ReadStandaloneLeases(const Network& network, const StandalonePaths& paths);
-std::vector<DhcpLease6> ReadStandaloneLeases6(const Network& network,
-                                              const StandalonePaths& paths);
+std::vector<DhcpLease6> ReadStandaloneLeases6(const Network& network, const StandalonePaths& paths);
 
 }  // namespace virtnat

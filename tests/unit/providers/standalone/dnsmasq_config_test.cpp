@@ -271,17 +271,17 @@ TEST(DnsmasqLeases, ParsesIpv6LeasesWithTheMacOfTheirDuid) {
       "garbage\n";
   auto leases = ParseDnsmasqLeases6(text);
   ASSERT_EQ(leases.size(), 3u);
-  EXPECT_EQ(leases[0], (DhcpLease6{1717171717, *Ipv6Address::Parse("fd00:1::1c"), "lxdev01",
-                                   "00:01:00:01:2c:8a:1b:2f:02:FF:0A:0A:06:1C",
-                                   "02:ff:0a:0a:06:1c"}));
+  EXPECT_EQ(leases[0],
+            (DhcpLease6{1717171717, *Ipv6Address::Parse("fd00:1::1c"), "lxdev01",
+                        "00:01:00:01:2c:8a:1b:2f:02:FF:0A:0A:06:1C", "02:ff:0a:0a:06:1c"}));
   EXPECT_EQ(leases[1].mac, "52:54:00:aa:bb:cc");  // DUID-LL
   EXPECT_EQ(leases[1].hostname, "");
   EXPECT_EQ(leases[2].mac, "");  // DUID-EN: no MAC in it
   // Control: IPv4 leases stay out, and a file without IPv6 leases has none.
   EXPECT_EQ(ParseDnsmasqLeases(text).size(), 1u);
   EXPECT_TRUE(ParseDnsmasqLeases6("1717171717 02:ff:0a:0a:06:1c 10.1.1.28 a *\n").empty());
-  EXPECT_TRUE(ParseDnsmasqLeases6("duid 00:01\n1 7 10.1.1.5 a 00:03:00:01:52:54:00:aa:bb:cc\n")
-                  .empty());
+  EXPECT_TRUE(
+      ParseDnsmasqLeases6("duid 00:01\n1 7 10.1.1.5 a 00:03:00:01:52:54:00:aa:bb:cc\n").empty());
 }
 
 }  // namespace
