@@ -12,6 +12,7 @@
 #include "base/files.h"
 #include "cli/doctor_command.h"
 #include "cli/forward_fast.h"
+#include "cli/listings.h"
 #include "cli/table_printer.h"
 #include "config/config_loader.h"
 #include "config/config_snapshot.h"
@@ -36,8 +37,8 @@ constexpr std::size_t kWarningsShownByApply = 10;
 Config Load(const GlobalOptions& options, Warnings warnings = Warnings::kNone,
             bool make_state_dir = false) {
   Diagnostics diagnostics;
-  Config config = LoadConfigWithSnapshot(options.config_path, options.state_dir, diagnostics,
-                                         make_state_dir);
+  Config config =
+      LoadConfigWithSnapshot(options.config_path, options.state_dir, diagnostics, make_state_dir);
   if (warnings == Warnings::kNone) return config;
   const auto& found = diagnostics.warnings();
   std::size_t shown =
@@ -47,48 +48,6 @@ Config Load(const GlobalOptions& options, Warnings warnings = Warnings::kNone,
     std::cerr << fmt::format("warning: {} more like these; `virtnat check` lists them all\n",
                              found.size() - shown);
   return config;
-}
-
-std::string ListenText(const Forward& forward) {
-  return forward.listen ? forward.listen->ToString() : "*";
-}
-
-std::string TargetName(const Forward& forward) {
-  return forward.host.empty() ? forward.target.ToString() : forward.host;
-}
-
-// "tcp 198.51.100.1:2222 -> lxdev01:22", as forward add/remove report it (IPv6 listen
-// addresses in brackets; the same text as forward_fast.cpp's).
-std::string Describe(const Forward& forward) {
-  return DescribeForward(forward);
-}
-
-std::string Location(const SourceLocation& where) {
-  return fmt::format("{}:{}", where.file, where.line);
-}
-
-// Who may use a forward: "WORLD" when there is no source list, so it stands out.
-std::string OpenTo(const Forward& forward) {
-  if (forward.sources.empty()) return "WORLD";
-  std::string text;
-  for (const auto& source : forward.sources) text += (text.empty() ? "" : ",") + source.ToString();
-  return text;
-}
-
-nlohmann::json ForwardJson(const Forward& forward) {
-  nlohmann::json sources = nlohmann::json::array();
-  for (const auto& source : forward.sources) sources.push_back(source.ToString());
-  return {{"host", forward.host},
-          {"target", forward.target.ToString()},
-          {"network", forward.network},
-          {"protocol", ProtocolsToString(forward.protocols)},
-          {"listen", ListenText(forward)},
-          {"port", ToString(forward.port)},
-          {"to_port", ToString(forward.to_port)},
-          {"source", sources},
-          {"description", forward.description},
-          {"file", forward.where.file},
-          {"line", forward.where.line}};
 }
 
 }  // namespace
@@ -117,8 +76,8 @@ std::optional<std::size_t> FindForward(const Config& config, const Forward& want
     if (&forward == &wanted) continue;  // the spec itself, parsed into the same config
     if (forward.target == wanted.target && forward.port == wanted.port &&
         forward.to_port == wanted.to_port && forward.protocols == wanted.protocols &&
-        forward.listen == wanted.listen && forward.target6 == wanted.target6 &&
-        forward.open4 == wanted.open4 && forward.open6 == wanted.open6 &&
+        forward.listen == wanted.listen && forward.open4 == wanted.open4 &&
+        forward.open6 == wanted.open6 && forward.target6 == wanted.target6 &&
         forward.listen6 == wanted.listen6)
       return i;
   }
@@ -230,9 +189,10 @@ bool IsDuplicate(const Candidate& candidate) {
 int CommandCheck(const GlobalOptions& options) {
   // The counts and warnings alone: from the snapshot without decoding its forwards.
   ConfigSummary config = SummarizeConfigWithSnapshot(options.config_path, options.state_dir);
-  for (const auto& warning : config.warnings) std::cerr << "warning: " << warning.ToString() << "\n";
-  std::cout << fmt::format("ok: {} networks, {} hosts, {} forwards in {} files\n",
-                           config.networks, config.hosts, config.forwards, config.files);
+  for (const auto& warning : config.warnings)
+    std::cerr << "warning: " << warning.ToString() << "\n";
+  std::cout << fmt::format("ok: {} networks, {} hosts, {} forwards in {} files\n", config.networks,
+                           config.hosts, config.forwards, config.files);
   return 0;
 }
 
@@ -278,94 +238,10 @@ int CommandStatus(const GlobalOptions& options) {
                                                    "repairs it)",
                                                 diff.Summary());
   if (options.json) {
-    nlohmann::json json;
-    json["table"] = {{"name", config.settings.ruleset_name},
-                     {"installed", !diff.table_missing},
-                     {"in_sync", diff.InSync()},
-                     {"drift", diff.Summary()},
-                     {"layout_differs", diff.layout_differs},
-                     {"elements_missing", diff.to_add},
-                     {"elements_extra", diff.to_remove}};
-    json["networks"] = nlohmann::json::array();
-    for (const auto& entry : status.networks) {
-      const Network& network = entry.network;
-      nlohmann::json hosts = nlohmann::json::array();
-      for (const auto& host : network.hosts)
-        hosts.push_back({{"name", host.name},
-                         {"fqdn", network.Fqdn(host)},
-                         {"address", host.address.ToString()},
-                         {"mac", host.mac == MacAddress{} ? "" : host.mac.ToString()}});
-      json["networks"].push_back({{"name", network.name},
-                                  {"mode", ToString(network.mode)},
-                                  {"provider", ToString(network.provider)},
-                                  {"bridge", network.bridge},
-                                  {"address", network.address.ToString()},
-                                  {"domain", network.domain},
-                                  {"state", entry.state},
-                                  {"details", entry.details},
-                                  {"hosts", hosts}});
-    }
-    json["forwards"] = nlohmann::json::array();
-    for (const auto& forward : status.forwards) {
-      // Stopped networks' forwards: not in the JSON, as before. Forwards the host's firewall
-      // does not carry (provider ovn) have their driver's state and no counters.
-      bool stopped = !forward.counted && forward.state == "network stopped";
-      if (stopped) continue;
-      nlohmann::json item = ForwardJson(forward.forward);
-      item["active"] = forward.active;
-      item["state"] = !forward.counted  ? forward.state
-                      : forward.waiting ? "waiting for its VM"
-                                        : "active";
-      if (forward.state == "blocked") {
-        item["state"] = "blocked";
-        item["blocked_by"] = nlohmann::json::array();
-        for (const auto& finding : status.blocked.at(&forward - status.forwards.data()))
-          item["blocked_by"].push_back(TrafficFindingJson(finding));
-      }
-      item["open_to_world"] = forward.forward.sources.empty();
-      item["packets"] = forward.counters.packets;
-      item["bytes"] = forward.counters.bytes;
-      json["forwards"].push_back(item);
-    }
-    std::cout << json.dump(2) << "\n";
+    std::cout << StatusJson(config, status).dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{}: {}\n\n", status.firewall, kernel);
-  TablePrinter networks(
-      {"NETWORK", "MODE", "PROVIDER", "BRIDGE", "ADDRESS", "DOMAIN", "HOSTS", "STATE"});
-  for (const auto& [network, state, details] : status.networks)
-    networks.Add({network.name, ToString(network.mode), ToString(network.provider), network.bridge,
-                  network.address.ToString(), network.domain, std::to_string(network.hosts.size()),
-                  state});
-  std::cout << networks.ToString() << "\n";
-  for (const auto& [network, state, details] : status.networks) {
-    if (details.empty()) continue;
-    std::cout << fmt::format("network {} ({}):\n", network.name, ToString(network.provider));
-    for (const auto& line : details) std::cout << "  " << line << "\n";
-    std::cout << "\n";
-  }
-  TablePrinter forwards({"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "OPEN TO", "STATE",
-                         "PACKETS", "BYTES", "DESCRIPTION"});
-  for (const auto& status_line : status.forwards) {
-    const Forward& forward = status_line.forward;
-    forwards.Add({ProtocolsToString(forward.protocols), ListenText(forward), ToString(forward.port),
-                  fmt::format("{} ({})", TargetName(forward), forward.target.ToString()),
-                  ToString(forward.to_port), OpenTo(forward), status_line.state,
-                  status_line.counted ? std::to_string(status_line.counters.packets) : "-",
-                  status_line.counted ? std::to_string(status_line.counters.bytes) : "-",
-                  forward.description});
-  }
-  std::cout << forwards.ToString();
-  // Blocked forwards: the rule that drops them (`virtnat doctor` has every finding and fix).
-  for (const auto& [index, findings] : status.blocked) {
-    const TrafficFinding& finding = findings.front();
-    std::cout << fmt::format(
-        "\nblocked: {}: {} {}: {} (`virtnat doctor` tells the fix)",
-        Describe(status.forwards.at(index).forward), finding.ruleset, finding.chain,
-        finding.handle ? fmt::format("rule handle {}: {}", *finding.handle, finding.rule)
-                       : finding.rule);
-  }
-  if (!status.blocked.empty()) std::cout << "\n";
+  std::cout << StatusText(status, kernel);
   return 0;
 }
 
@@ -377,13 +253,13 @@ int CommandDown(const GlobalOptions& options) {
 
 int CommandForwardAdd(const GlobalOptions& options, const ForwardSpec& spec) {
   if (auto done = TryForwardAddFast(options, spec)) return *done;  // forward_fast.h
-  Candidate candidate = BuildCandidate(options, spec);  // bad input stops here
+  Candidate candidate = BuildCandidate(options, spec);             // bad input stops here
   StateDir state(options.state_dir);
   state.Ensure();
   FileLock lock(state.LockPath());
   if (!candidate.forward) throw RuntimeFailure("internal error: the new forward was not parsed");
   const Forward& added = *candidate.forward;
-  std::string description = Describe(added);
+  std::string description = ForwardSummary(added);
   if (IsDuplicate(candidate)) {
     std::cout << "no change: forward " << description << " already exists\n";
     ApplyConfig(options, Load(options));
@@ -414,7 +290,7 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) 
   if (!candidate.forward) throw RuntimeFailure("internal error: the forward was not parsed");
   const Config& config = candidate.config;
   auto index = FindForward(config, *candidate.forward);
-  std::string description = Describe(*candidate.forward);
+  std::string description = ForwardSummary(*candidate.forward);
   fs::path cli_path = CliConfigPath(options.config_path);
   if (!index) throw BadInput(fmt::format("virtnat: no forward {} in the config", description));
   const Forward& found = config.forwards[*index];
@@ -444,56 +320,33 @@ int CommandForwardRemove(const GlobalOptions& options, const ForwardSpec& spec) 
 
 int CommandForwardList(const GlobalOptions& options) {
   Config config = Load(options);
-  if (options.json) {
-    nlohmann::json json = nlohmann::json::array();
-    for (const auto& forward : config.forwards) json.push_back(ForwardJson(forward));
-    std::cout << json.dump(2) << "\n";
-    return 0;
-  }
-  TablePrinter table(
-      {"PROTO", "LISTEN", "PORT", "TARGET", "TO_PORT", "SOURCE", "DESCRIPTION", "FILE"});
-  for (const auto& forward : config.forwards) {
-    std::string sources;
-    for (const auto& source : forward.sources)
-      sources += (sources.empty() ? "" : ",") + source.ToString();
-    table.Add({ProtocolsToString(forward.protocols), ListenText(forward), ToString(forward.port),
-               TargetName(forward), ToString(forward.to_port), sources.empty() ? "any" : sources,
-               forward.description, Location(forward.where)});
-  }
-  std::cout << table.ToString();
+  if (options.json)
+    std::cout << ForwardListJson(config).dump(2) << "\n";
+  else
+    std::cout << ForwardListText(config);
   return 0;
 }
 
 int CommandHostList(const GlobalOptions& options) {
   Config config = Load(options);
-  if (options.json) {
-    nlohmann::json json = nlohmann::json::array();
-    for (const auto& network : config.networks)
-      for (const auto& host : network.hosts)
-        json.push_back({{"network", network.name},
-                        {"name", host.name},
-                        {"fqdn", network.Fqdn(host)},
-                        {"address", host.address.ToString()},
-                        {"mac", host.mac == MacAddress{} ? "" : host.mac.ToString()}});
-    std::cout << json.dump(2) << "\n";
-    return 0;
-  }
-  for (const auto& network : config.networks)
-    for (const auto& host : network.hosts)
-      std::cout << (host.mac == MacAddress{} ? "" : host.mac.ToString()) << ","
-                << network.Fqdn(host) << "," << host.address.ToString() << "\n";
+  if (options.json)
+    std::cout << HostListJson(config).dump(2) << "\n";
+  else
+    std::cout << HostListText(config);
   return 0;
 }
 
 int CommandHostLookup(const GlobalOptions& options, const std::string& name) {
   Config config = Load(options);
-  auto [network, host] = config.FindHost(name);
+  auto [network, host] = LookupHost(config, name);
   if (!host) {
     std::cerr << fmt::format("virtnat: no host named '{}'\n", name);
     return 1;
   }
-  std::cout << network->Fqdn(*host) << " " << host->address.ToString() << " "
-            << (host->mac == MacAddress{} ? "-" : host->mac.ToString()) << "\n";
+  if (options.json)
+    std::cout << HostJson(*network, *host).dump(2) << "\n";
+  else
+    std::cout << HostLookupText(*network, *host);
   return 0;
 }
 

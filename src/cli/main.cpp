@@ -203,15 +203,20 @@ int main(int argc, char** argv) {
 
   CLI::App* host = app.add_subcommand("host", "list or look up the hosts of the networks");
   host->require_subcommand(1);
-  CLI::App* host_list = host->add_subcommand("list", "print MAC,FQDN,IP for every host");
+  CLI::App* host_list =
+      host->add_subcommand("list", "print MAC,FQDN,IP (and ,IPV6 when it has one) for every host");
   host_list->add_flag("--json", options.json, "machine-readable output");
   host_list->callback([&] { run = [&] { return CommandHostList(options); }; })
       ->footer("Example:\n  virtnat host list --json");
   std::string host_name;
-  CLI::App* lookup =
-      host->add_subcommand("lookup", "print FQDN IP MAC of the host with exactly this name");
-  lookup->add_option("name", host_name, "host name")->required();
-  lookup->footer("Example:\n  virtnat host lookup lxdev01");
+  CLI::App* lookup = host->add_subcommand(
+      "lookup",
+      "print FQDN IP MAC (and IPV6 when it has one) of the host with exactly this name, IPv4 "
+      "or IPv6 address");
+  lookup->add_option("name", host_name, "host name or address")->required();
+  lookup->add_flag("--json", options.json, "machine-readable output");
+  lookup->footer(
+      "Examples:\n  virtnat host lookup lxdev01\n  virtnat host lookup fd00:77::1c --json");
   lookup->callback([&] { run = [&] { return CommandHostLookup(options, host_name); }; });
 
   CLI::App* network =

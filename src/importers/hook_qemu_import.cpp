@@ -64,6 +64,18 @@ std::optional<std::uint16_t> ReadPort(const Json& value) {
   return static_cast<std::uint16_t>(number);
 }
 
+// An address of either family: the hook's IPv6 proposal (libvirt-hook-qemu #37, PR #39) wrote
+// IPv6 addresses in the same keys.
+bool IsAddress(const Json& value) {
+  if (!value.is_string()) return false;
+  const auto& text = value.get_ref<const std::string&>();
+  return Ipv4Address::Parse(text) || Ipv6Address::Parse(text);
+}
+
+bool IsIpv6(const std::string& address) {
+  return Ipv6Address::Parse(address).has_value();
+}
+
 int ProtocolIndex(const std::string& name) {
   for (std::size_t i = 0; i < kProtocols.size(); ++i)
     if (name == kProtocols[i]) return static_cast<int>(i);
@@ -105,11 +117,11 @@ class HookImporter {
       if (key == "machines") {
         machines = &value;
       } else if (key == "public_ip") {
-        if (value.is_string() && Ipv4Address::Parse(value.get<std::string>())) {
+        if (IsAddress(value)) {
           default_listen_ = value.get<std::string>();
         } else {
           default_listen_ok_ = false;
-          Problem("public_ip", fmt::format("'{}' is not an IPv4 address; machines without a "
+          Problem("public_ip", fmt::format("'{}' is not an IP address; machines without a "
                                            "public_ip of their own are not imported",
                                            Shown(value)));
         }
@@ -143,6 +155,9 @@ class HookImporter {
     header +=
         "# A forward without 'listen' listens on settings.public_address (the hook used the\n"
         "# address of the default route). Each guest address should lie in a [[network]].\n";
+    if (any_ipv6_)
+      header +=
+          "# A forward to an IPv6 guest without 'listen' listens on settings.public_address6.\n";
     if (problems_.empty()) {
       header += "# Everything in the file was imported.\n";
     } else {
@@ -187,21 +202,21 @@ class HookImporter {
     bool has_ports = false;
     for (const auto& [key, value] : object.items()) {
       if (key == "private_ip") {
-        if (value.is_string() && Ipv4Address::Parse(value.get<std::string>())) {
+        if (IsAddress(value)) {
           entry.private_ip = value.get<std::string>();
         } else {
           entry.usable = false;
-          Problem(label, fmt::format("private_ip: '{}' is not an IPv4 address; the forwards "
+          Problem(label, fmt::format("private_ip: '{}' is not an IP address; the forwards "
                                      "of this entry are not imported",
                                      Shown(value)));
         }
       } else if (key == "public_ip") {
-        if (value.is_string() && Ipv4Address::Parse(value.get<std::string>())) {
+        if (IsAddress(value)) {
           entry.listen = value.get<std::string>();
           entry.listen_ok = true;
         } else {
           entry.listen_ok = false;
-          Problem(label, fmt::format("public_ip: '{}' is not an IPv4 address; the forwards of "
+          Problem(label, fmt::format("public_ip: '{}' is not an IP address; the forwards of "
                                      "this entry are not imported",
                                      Shown(value)));
         }
@@ -227,6 +242,15 @@ class HookImporter {
       Problem(label, "private_ip: missing; the forwards of this entry are not imported");
     }
     if (!has_ports) Problem(label, "no port_map or port_range; nothing to forward");
+    // virtnat translates no address family into the other (no NAT46 or NAT64).
+    if (entry.usable && entry.listen_ok && entry.listen && !entry.private_ip.empty() &&
+        IsIpv6(*entry.listen) != IsIpv6(entry.private_ip)) {
+      entry.usable = false;
+      Problem(label, fmt::format("public_ip '{}' and private_ip '{}' are of different address "
+                                 "families, which virtnat does not translate; the forwards of "
+                                 "this entry are not imported",
+                                 *entry.listen, entry.private_ip));
+    }
     if (entry.usable && entry.listen_ok) Emit(entry);
   }
 
@@ -248,13 +272,16 @@ class HookImporter {
       auto first = item.find_first_not_of(" \t");
       auto last = item.find_last_not_of(" \t");
       item = first == std::string::npos ? "" : item.substr(first, last - first + 1);
-      if (Ipv4Prefix::Parse(item)) {
+      // Each family's sources apply to that family (a forward to an IPv6 guest with only
+      // IPv4 sources stays closed, never open).
+      if (Ipv4Prefix::Parse(item) || Ipv6Prefix::Parse(item)) {
         entry.sources.push_back(item);
       } else {
         entry.usable = false;
-        Problem(entry.label, fmt::format("source_ip: '{}' is not an IPv4 address or network "
-                                         "like 198.51.100.0/24; the forwards of this entry are "
-                                         "not imported (they would open to everybody)",
+        Problem(entry.label, fmt::format("source_ip: '{}' is not an IP address or network "
+                                         "like 198.51.100.0/24 or 2001:db8::/48; the forwards "
+                                         "of this entry are not imported (they would open to "
+                                         "everybody)",
                                          item));
       }
       if (comma == std::string::npos) break;
@@ -367,7 +394,10 @@ class HookImporter {
   void Emit(Entry& entry) {
     for (std::size_t protocol = 0; protocol < kProtocols.size(); ++protocol) {
       auto& ports = entry.ports[protocol];
-      auto& claimed = claimed_[{entry.listen.value_or(""), protocol}];
+      // Without public_ip an IPv6 guest's forward listens on settings.public_address6.
+      std::string default_listen =
+          IsIpv6(entry.private_ip) ? "settings.public_address6" : "settings.public_address";
+      auto& claimed = claimed_[{entry.listen.value_or(default_listen), protocol}];
       std::vector<std::pair<PortRange, std::string>> clashes;
       for (auto it = ports.begin(); it != ports.end();) {
         auto owner = claimed.find(it->first);
@@ -386,7 +416,7 @@ class HookImporter {
         Problem(entry.label,
                 fmt::format("{} {} {} on {} {} already forwarded to {}; not imported again",
                             kProtocols[protocol], range.Size() == 1 ? "port" : "ports",
-                            ToString(range), entry.listen.value_or("settings.public_address"),
+                            ToString(range), entry.listen.value_or(default_listen),
                             range.Size() == 1 ? "is" : "are", owner));
       for (const auto& [published, guest] : ports) claimed.emplace(published, entry.label);
 
@@ -409,6 +439,7 @@ class HookImporter {
         spec.description = fmt::format("imported from {}: domain {}", file_, entry.domain);
         forwards_toml_ += "\n" + ForwardSpecToToml(spec);
         ++forward_count_;
+        any_ipv6_ = any_ipv6_ || IsIpv6(entry.private_ip);
       }
     }
   }
@@ -420,7 +451,9 @@ class HookImporter {
   std::vector<std::string> problems_;
   std::string forwards_toml_;
   std::size_t forward_count_ = 0;
-  // (listen address or "", protocol index) -> public port -> the entry that forwards it.
+  bool any_ipv6_ = false;  // some forward goes to an IPv6 guest
+  // (listen address or the setting it defaults to, protocol index) -> public port -> the entry
+  // that forwards it.
   std::map<std::pair<std::string, std::size_t>, std::map<std::uint16_t, std::string>> claimed_;
 };
 

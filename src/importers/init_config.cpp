@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "base/errors.h"
@@ -84,6 +85,14 @@ std::vector<PlannedHost> PlanHosts(const InitOptions& options, const std::string
   return hosts;
 }
 
+// An example IPv6 prefix that reads like the IPv4 one: "10.1.1" -> "fd00:10:1:1" (the
+// octets' digits as hexadecimal groups).
+std::string Ipv6Stem(const std::string& stem) {
+  std::string groups = stem;
+  std::replace(groups.begin(), groups.end(), '.', ':');
+  return "fd00:" + groups;
+}
+
 std::string SettingsSection(const InitOptions& options) {
   std::string out =
       "[settings]\n"
@@ -97,6 +106,9 @@ std::string SettingsSection(const InitOptions& options) {
         "# public_address = \"198.51.100.1\"\n";
   else
     out += "public_address = " + TomlQuoted(options.public_address) + "\n";
+  out +=
+      "# IPv6: where forwards to dual-stack hosts listen too (see address6 below).\n"
+      "# public_address6 = \"2001:db8:100::1\"\n";
   out +=
       "# \"libvirt\": a forward is open only while its VM runs; \"ignore\": always open.\n"
       "vm_lifecycle = " +
@@ -124,10 +136,17 @@ std::string NetworkSection(const InitOptions& options, const std::string& stem,
       "dhcp_range = \"{}.{}-{}.{}\"\n"
       "domain = {}\n"
       "# A host without 'mac' gets this prefix plus the last octet of its address.\n"
-      "mac_prefix = {}\n",
+      "mac_prefix = {}\n"
+      "# IPv6 (dual-stack): the host's IPv6 address on the bridge, which defines the IPv6\n"
+      "# subnet (a /64 for router advertisements; pick a random ULA prefix, RFC 4193, or one\n"
+      "# of yours). Each host then gets the prefix plus the last octet of its IPv4 address\n"
+      "# ({}.{} -> {}), unless it names an address6 of its own.\n"
+      "# address6 = \"{}::1/64\"\n"
+      "# dhcp_range6 = \"{}::100-{}::1ff\"\n",
       provider_note, TomlQuoted(options.provider), TomlQuoted(options.bridge), stem, kGatewayOctet,
       stem, kDhcpFirstOctet, stem, kDhcpLastOctet, TomlQuoted(options.domain),
-      TomlQuoted(mac_prefix));
+      TomlQuoted(mac_prefix), stem, 28, Ipv6Stem(stem) + "::1c", Ipv6Stem(stem), Ipv6Stem(stem),
+      Ipv6Stem(stem));
   if (hosts.empty()) {
     out += fmt::format(
         "\n# No hosts yet. Add one [[network.host]] per VM, from {}.{} up to {}.{}:\n"

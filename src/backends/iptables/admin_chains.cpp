@@ -12,6 +12,11 @@ namespace virtnat {
 namespace {
 
 constexpr const char* kIptables = "/usr/sbin/iptables";
+constexpr const char* kIp6tables = "/usr/sbin/ip6tables";
+
+const char* Tool(IpFamily family) {
+  return family == IpFamily::kIpv6 ? kIp6tables : kIptables;
+}
 
 std::vector<std::string> Accept(std::vector<std::string> match) {
   for (const char* arg :
@@ -93,12 +98,16 @@ std::string Run(const std::vector<std::string>& argv) {
 }  // namespace
 
 std::vector<AdminChainRules> BuildAdminChainRules(AdminChainTool, const DesiredState& state) {
-  AdminChainRules forward{"DOCKER-USER", {}};
+  AdminChainRules forward{"DOCKER-USER", {}, IpFamily::kIpv4};
+  AdminChainRules forward6{"DOCKER-USER", {}, IpFamily::kIpv6};
   for (const Network* network : FilteredNetworks(state)) {
-    forward.rules.push_back(Accept({"-i", network->bridge}));
-    forward.rules.push_back(Accept({"-o", network->bridge}));
+    for (auto* chain : {&forward, &forward6}) {
+      if (chain->family == IpFamily::kIpv6 && !network->DualStack()) continue;
+      chain->rules.push_back(Accept({"-i", network->bridge}));
+      chain->rules.push_back(Accept({"-o", network->bridge}));
+    }
   }
-  return {forward};
+  return {forward, forward6};
 }
 
 bool AdminRulesOnTop(const std::string& listing, const AdminChainRules& wanted) {
@@ -136,42 +145,48 @@ std::vector<std::string> IptablesAdminChains::Chains() const {
 std::vector<std::string> IptablesAdminChains::Ensure(const DesiredState& state) {
   std::vector<std::string> done;
   for (const auto& wanted : BuildAdminChainRules(tool_, state)) {
-    ProcessResult listing = RunProgram({kIptables, "-w", "-S", wanted.chain});
+    const char* tool = Tool(wanted.family);
+    ProcessResult listing = RunProgram({tool, "-w", "-S", wanted.chain});
     if (listing.exit_status != 0) continue;  // the tool's chain is not there: nothing to pass
     if (AdminRulesOnTop(listing.output, wanted)) continue;
     auto stale = OurRulesIn(listing.output, wanted.chain);
     for (auto rule : stale) {
-      rule.insert(rule.begin(), {kIptables, "-w", "-D", wanted.chain});
+      rule.insert(rule.begin(), {tool, "-w", "-D", wanted.chain});
       Run(rule);
     }
     for (std::size_t i = 0; i < wanted.rules.size(); ++i) {
-      std::vector<std::string> argv{kIptables, "-w", "-I", wanted.chain, std::to_string(i + 1)};
+      std::vector<std::string> argv{tool, "-w", "-I", wanted.chain, std::to_string(i + 1)};
       argv.insert(argv.end(), wanted.rules[i].begin(), wanted.rules[i].end());
       Run(argv);
     }
+    std::string where = fmt::format("{}{}", wanted.chain,
+                                    wanted.family == IpFamily::kIpv6 ? " (ip6tables)" : "");
     if (wanted.rules.empty())
-      done.push_back(fmt::format("removed virtnat's {} rules from {}", stale.size(), wanted.chain));
+      done.push_back(fmt::format("removed virtnat's {} rules from {}", stale.size(), where));
     else
       done.push_back(fmt::format("{} virtnat's {} accept rules on top of {}",
                                  stale.empty() ? "added" : "put back", wanted.rules.size(),
-                                 wanted.chain));
+                                 where));
   }
   return done;
 }
 
 std::vector<std::string> IptablesAdminChains::Remove() {
   std::vector<std::string> done;
-  for (const auto& chain : Chains()) {
-    ProcessResult listing = RunProgram({kIptables, "-w", "-S", chain});
-    if (listing.exit_status != 0) continue;
-    auto ours = OurRulesIn(listing.output, chain);
-    for (auto rule : ours) {
-      rule.insert(rule.begin(), {kIptables, "-w", "-D", chain});
-      Run(rule);
+  for (const auto& chain : Chains())
+    for (IpFamily family : {IpFamily::kIpv4, IpFamily::kIpv6}) {
+      const char* tool = Tool(family);
+      ProcessResult listing = RunProgram({tool, "-w", "-S", chain});
+      if (listing.exit_status != 0) continue;
+      auto ours = OurRulesIn(listing.output, chain);
+      for (auto rule : ours) {
+        rule.insert(rule.begin(), {tool, "-w", "-D", chain});
+        Run(rule);
+      }
+      if (!ours.empty())
+        done.push_back(fmt::format("removed virtnat's {} rules from {}{}", ours.size(), chain,
+                                   family == IpFamily::kIpv6 ? " (ip6tables)" : ""));
     }
-    if (!ours.empty())
-      done.push_back(fmt::format("removed virtnat's {} rules from {}", ours.size(), chain));
-  }
   return done;
 }
 

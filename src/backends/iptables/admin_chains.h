@@ -15,15 +15,18 @@
 namespace virtnat {
 
 // One chain and the rules virtnat keeps at its top, in order (iptables arguments after the
-// chain's name).
+// chain's name), in the family's tool: iptables, or ip6tables (Docker with IPv6 sets
+// ip6tables' FORWARD policy DROP too).
 struct AdminChainRules {
   std::string chain;
   std::vector<std::vector<std::string>> rules;
+  IpFamily family = IpFamily::kIpv4;
 };
 
 enum class AdminChainTool { kDocker };
 
-// Pure: what virtnat keeps in the tool's chains for `state`.
+// Pure: what virtnat keeps in the tool's chains for `state`: IPv4 for every bridge of a network
+// virtnat filters, IPv6 for the dual-stack ones among them.
 std::vector<AdminChainRules> BuildAdminChainRules(AdminChainTool tool, const DesiredState& state);
 
 // Pure: `iptables -S CHAIN` output -> whether virtnat's rules are exactly the first ones, in

@@ -67,6 +67,8 @@ std::vector<UfwRule> BuildUfwRules(const DesiredState& state) {
       rules.push_back(Service(network.bridge, "udp", 67));
       rules.push_back(Service(network.bridge, "udp", 53));
       rules.push_back(Service(network.bridge, "tcp", 53));
+      // DHCPv6 (ufw's before6.rules already pass the ICMPv6 of RA and ND).
+      if (network.DualStack()) rules.push_back(Service(network.bridge, "udp", 547));
     }
   }
   return rules;

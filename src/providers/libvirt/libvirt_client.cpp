@@ -107,14 +107,15 @@ void LibvirtClient::SetAutostart(const std::string& name, bool autostart) {
 }
 
 void LibvirtClient::UpdateNetworkHost(const std::string& name, bool dhcp_section, bool add,
-                                      const std::string& xml) {
+                                      const std::string& xml, int ip_index) {
   NetworkHandle handle{virNetworkLookupByName(connection_, name.c_str())};
   if (!handle.network) Fail(fmt::format("no network {}", name));
   unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
   if (virNetworkIsActive(handle.network) == 1) flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
   unsigned command = add ? VIR_NETWORK_UPDATE_COMMAND_ADD_LAST : VIR_NETWORK_UPDATE_COMMAND_DELETE;
   unsigned section = dhcp_section ? VIR_NETWORK_SECTION_IP_DHCP_HOST : VIR_NETWORK_SECTION_DNS_HOST;
-  if (virNetworkUpdate(handle.network, command, section, -1, xml.c_str(), flags) != 0)
+  if (virNetworkUpdate(handle.network, command, section, dhcp_section ? ip_index : -1, xml.c_str(),
+                       flags) != 0)
     Fail(fmt::format("cannot update network {} with {}", name, xml));
 }
 

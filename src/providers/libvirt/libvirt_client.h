@@ -40,9 +40,11 @@ class LibvirtClient {
   void StopNetwork(const std::string& name);
   void UndefineNetwork(const std::string& name);
   void SetAutostart(const std::string& name, bool autostart);
-  // Adds or deletes one DHCP host or DNS host entry, live and in the definition.
+  // Adds or deletes one DHCP host or DNS host entry, live and in the definition. A DHCP host
+  // goes to the <ip> element at `ip_index` (among the network's <ip> elements); -1 lets
+  // libvirt pick the one with DHCP.
   void UpdateNetworkHost(const std::string& name, bool dhcp_section, bool add,
-                         const std::string& xml);
+                         const std::string& xml, int ip_index = -1);
 
   std::vector<DomainInfo> RunningDomains();
 

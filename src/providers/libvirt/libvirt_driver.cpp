@@ -80,8 +80,7 @@ std::string LibvirtDriver::Status(const Network& network) {
   if (network.define) {
     auto have = ParseNetworkFacts(client.NetworkXml(network.name));
     auto want = DesiredNetworkFacts(network);
-    drift = have.SameShape(want) && have.dhcp_hosts == want.dhcp_hosts &&
-                    have.dns_hosts == want.dns_hosts
+    drift = have.SameShape(want) && have.SameHosts(want)
                 ? "matches the config"
                 : "differs from the config (run `virtnat apply`)";
   }

@@ -16,23 +16,28 @@ std::string ShapeDifference(const LibvirtNetworkFacts& have, const LibvirtNetwor
   if (have.domain != want.domain) changed.push_back("domain");
   if (have.address != want.address) changed.push_back("address");
   if (have.dhcp_range != want.dhcp_range) changed.push_back("dhcp_range");
+  if (have.address6 != want.address6) changed.push_back("address6");
+  if (have.dhcp_range6 != want.dhcp_range6) changed.push_back("dhcp_range6");
+  if (have.nat_ipv6 != want.nat_ipv6) changed.push_back("nat6");
+  if (!want.HostsUpdateLive(have)) changed.push_back("DNS hosts of both families");
   std::string text;
   for (const auto& item : changed) text += (text.empty() ? "" : ", ") + item;
   return text;
 }
 
-// Deletes then adds host entries of one section; returns how many changed.
-int UpdateHosts(LibvirtClient& client, const std::string& name, bool dhcp,
+// Deletes then adds host entries of one section; returns how many changed. `ip_index`: the
+// <ip> element whose DHCP hosts these are (-1 for the DNS section).
+int UpdateHosts(LibvirtClient& client, const std::string& name, bool dhcp, int ip_index,
                 const std::set<std::string>& have, const std::set<std::string>& want) {
   int changes = 0;
   for (const auto& entry : have)
     if (!want.contains(entry)) {
-      client.UpdateNetworkHost(name, dhcp, false, entry);
+      client.UpdateNetworkHost(name, dhcp, false, entry, ip_index);
       ++changes;
     }
   for (const auto& entry : want)
     if (!have.contains(entry)) {
-      client.UpdateNetworkHost(name, dhcp, true, entry);
+      client.UpdateNetworkHost(name, dhcp, true, entry, ip_index);
       ++changes;
     }
   return changes;
@@ -76,7 +81,7 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
     }
     LibvirtNetworkFacts have = ParseNetworkFacts(client.NetworkXml(network.name));
     LibvirtNetworkFacts want = ParseNetworkFacts(xml);
-    if (!have.SameShape(want)) {
+    if (!have.SameShape(want) || !want.HostsUpdateLive(have)) {
       client.DefineNetwork(RenderNetworkXml(network, have.uuid));
       if (existing->active) client.StopNetwork(network.name);
       // A bridged network that moves to another bridge or mode leaves virtnat's old bridge.
@@ -103,8 +108,12 @@ std::vector<std::string> ApplyLibvirtNetworks(LibvirtClient& client, const Confi
             "bridge at start)",
             network.name));
       }
-      int changes = UpdateHosts(client, network.name, true, have.dhcp_hosts, want.dhcp_hosts) +
-                    UpdateHosts(client, network.name, false, have.dns_hosts, want.dns_hosts);
+      // The same shape: each family's <ip> sits where the config would put it.
+      int changes =
+          UpdateHosts(client, network.name, true, have.ip_index, have.dhcp_hosts, want.dhcp_hosts) +
+          UpdateHosts(client, network.name, true, have.ip6_index, have.dhcp_hosts6,
+                      want.dhcp_hosts6) +
+          UpdateHosts(client, network.name, false, -1, have.dns_hosts, want.dns_hosts);
       if (changes > 0)
         actions.push_back(
             fmt::format("network {}: {} host entries updated live", network.name, changes));

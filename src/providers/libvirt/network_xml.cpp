@@ -32,6 +32,13 @@ int PrefixFromNetmask(const std::string& netmask) {
   return length;
 }
 
+// libvirt writes IPv6 addresses as inet_ntop does; compare them in RFC 5952 form.
+std::string CanonicalIp(const std::string& text) {
+  if (text.find(':') == std::string::npos) return text;
+  auto address = Ipv6Address::Parse(text);
+  return address ? address->ToString() : text;
+}
+
 constexpr const char* kMetadataElement = "bridged";
 
 // The namespace URI of an element: its prefix's xmlns declaration on it or an ancestor.
@@ -61,6 +68,29 @@ std::optional<BridgedMetadata> ParseBridgedMetadata(pugi::xml_node network) {
   return std::nullopt;
 }
 
+// <ip family='ipv6'>: libvirt puts the address on the bridge, and its dnsmasq sends router
+// advertisements and serves DHCPv6 for the range and the hosts.
+void AppendIpv6(pugi::xml_node root, const Network& network) {
+  auto ip = root.append_child("ip");
+  ip.append_attribute("family") = "ipv6";
+  ip.append_attribute("address") = network.address6->address.ToString().c_str();
+  ip.append_attribute("prefix") = network.address6->length;
+  auto dhcp = ip.append_child("dhcp");
+  if (network.dhcp_range6) {
+    auto range = dhcp.append_child("range");
+    range.append_attribute("start") = network.dhcp_range6->first.ToString().c_str();
+    range.append_attribute("end") = network.dhcp_range6->last.ToString().c_str();
+  }
+  for (const auto& host : network.hosts) {
+    if (host.mac == MacAddress{} || !host.address6) continue;  // as for IPv4: MAC hosts only
+    auto entry = dhcp.append_child("host");
+    entry.append_attribute("id") = DuidLl(host.mac).c_str();
+    entry.append_attribute("name") = network.Fqdn(host).c_str();
+    entry.append_attribute("ip") = host.address6->ToString().c_str();
+  }
+  if (!dhcp.first_child()) ip.remove_child(dhcp);
+}
+
 }  // namespace
 
 std::string LibvirtForwardMode(const Network& network) {
@@ -84,6 +114,17 @@ std::string DnsHostXml(const std::string& ip, const std::string& hostname) {
   return fmt::format("<host ip='{}'><hostname>{}</hostname></host>", ip, hostname);
 }
 
+std::string DhcpHost6Xml(const std::string& id, const std::string& name, const std::string& ip) {
+  std::string xml = "<host";
+  if (!id.empty()) xml += fmt::format(" id='{}'", Lower(id));
+  if (!name.empty()) xml += fmt::format(" name='{}'", name);
+  return xml + fmt::format(" ip='{}'/>", ip);
+}
+
+std::string DuidLl(const MacAddress& mac) {
+  return "00:03:00:01:" + Lower(mac.ToString());
+}
+
 std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
   pugi::xml_document document;
   auto root = document.append_child("network");
@@ -97,7 +138,12 @@ std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
     if (network.has_address)
       bridged.append_attribute("address") = network.address.ToString().c_str();
   }
-  root.append_child("forward").append_attribute("mode") = LibvirtForwardMode(network).c_str();
+  auto forward = root.append_child("forward");
+  forward.append_attribute("mode") = LibvirtForwardMode(network).c_str();
+  // libvirt's NAT masquerades IPv6 too when asked (libvirt >= 6.5); else it routes IPv6.
+  if (network.provider_nat && network.mode == NetworkMode::kNat && network.DualStack() &&
+      network.nat6)
+    forward.append_child("nat").append_attribute("ipv6") = "yes";
   auto bridge = root.append_child("bridge");
   bridge.append_attribute("name") = network.bridge.c_str();
   if (network.mode == NetworkMode::kBridged) return ToXml(document);  // the LAN serves DHCP
@@ -110,10 +156,18 @@ std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
   }
   if (!network.hosts.empty()) {
     auto dns = root.append_child("dns");
-    for (const auto& host : network.hosts) {
+    auto add_dns_host = [&](const std::string& ip, const std::string& name) {
       auto entry = dns.append_child("host");
-      entry.append_attribute("ip") = host.address.ToString().c_str();
-      entry.append_child("hostname").text().set(host.name.c_str());
+      entry.append_attribute("ip") = ip.c_str();
+      entry.append_child("hostname").text().set(name.c_str());
+    };
+    for (const auto& host : network.hosts) {
+      add_dns_host(host.address.ToString(), host.name);
+      // The AAAA record. libvirt's live updates refuse a DNS host whose name another one has
+      // (virNetworkUpdate matches on any field), so it carries the FQDN where the A record
+      // has the bare name: guests resolve both families through their search domain.
+      if (network.DualStack() && host.address6)
+        add_dns_host(host.address6->ToString(), network.Fqdn(host));
     }
   }
   auto ip = root.append_child("ip");
@@ -133,6 +187,7 @@ std::string RenderNetworkXml(const Network& network, const std::string& uuid) {
     entry.append_attribute("ip") = host.address.ToString().c_str();
   }
   if (!dhcp.first_child()) ip.remove_child(dhcp);
+  if (network.DualStack()) AppendIpv6(root, network);
   return ToXml(document);
 }
 
@@ -158,16 +213,36 @@ LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml, const std::string&
   facts.forward_mode = forward ? forward.attribute("mode").as_string("nat") : "";
   facts.bridge = root.child("bridge").attribute("name").as_string();
   facts.domain = root.child("domain").attribute("name").as_string();
+  facts.nat_ipv6 = std::string(forward.child("nat").attribute("ipv6").as_string()) == "yes";
+  std::set<std::string> dns_names;
   for (auto host : root.child("dns").children("host"))
-    for (auto hostname : host.children("hostname"))
-      facts.dns_hosts.insert(DnsHostXml(host.attribute("ip").as_string(), hostname.child_value()));
+    for (auto hostname : host.children("hostname")) {
+      facts.dns_hosts.insert(
+          DnsHostXml(CanonicalIp(host.attribute("ip").as_string()), hostname.child_value()));
+      if (!dns_names.insert(hostname.child_value()).second) facts.dns_names_repeat = true;
+    }
+  int index = -1;
   for (auto ip : root.children("ip")) {
+    ++index;
     std::string family = ip.attribute("family").as_string("ipv4");
-    if (family != "ipv4") continue;
+    auto dhcp = ip.child("dhcp");
+    if (family == "ipv6" && facts.ip6_index < 0) {  // the first one: the one virtnat writes
+      facts.ip6_index = index;
+      facts.address6 = fmt::format("{}/{}", CanonicalIp(ip.attribute("address").as_string()),
+                                   ip.attribute("prefix").as_int(64));
+      if (auto range = dhcp.child("range"))
+        facts.dhcp_range6 = fmt::format("{}-{}", CanonicalIp(range.attribute("start").as_string()),
+                                        CanonicalIp(range.attribute("end").as_string()));
+      for (auto host : dhcp.children("host"))
+        facts.dhcp_hosts6.insert(DhcpHost6Xml(host.attribute("id").as_string(),
+                                              host.attribute("name").as_string(),
+                                              CanonicalIp(host.attribute("ip").as_string())));
+    }
+    if (family != "ipv4" || facts.ip_index >= 0) continue;
+    facts.ip_index = index;
     int prefix = ip.attribute("prefix") ? ip.attribute("prefix").as_int()
                                         : PrefixFromNetmask(ip.attribute("netmask").as_string());
     facts.address = fmt::format("{}/{}", ip.attribute("address").as_string(), prefix);
-    auto dhcp = ip.child("dhcp");
     if (auto range = dhcp.child("range"))
       facts.dhcp_range = fmt::format("{}-{}", range.attribute("start").as_string(),
                                      range.attribute("end").as_string());
@@ -175,7 +250,6 @@ LibvirtNetworkFacts ParseNetworkFacts(const std::string& xml, const std::string&
       facts.dhcp_hosts.insert(DhcpHostXml(host.attribute("mac").as_string(),
                                           host.attribute("name").as_string(),
                                           host.attribute("ip").as_string()));
-    break;
   }
   facts.bridged = ParseBridgedMetadata(root);
   return facts;

@@ -40,11 +40,34 @@ struct LibvirtNetworkFacts {
   std::set<std::string> dhcp_hosts;        // "<host mac='..' name='..' ip='..'/>" in canonical form
   std::set<std::string> dns_hosts;         // "<host ip='..'><hostname>..</hostname></host>"
   std::optional<BridgedMetadata> bridged;  // virtnat's <metadata> element, when present
+  // IPv6: the <ip family='ipv6'> element ("fd00:77::1/64", empty when none), its DHCPv6 range
+  // and hosts ("<host id='..' name='..' ip='..'/>"), and <forward><nat ipv6='yes'/>.
+  std::string address6;
+  std::string dhcp_range6;
+  std::set<std::string> dhcp_hosts6;
+  bool nat_ipv6 = false;
+  // Two DNS hosts share a name (a dual-stack network without a domain: A and AAAA records of
+  // one host). libvirt cannot add or delete such records live; the network is redefined.
+  bool dns_names_repeat = false;
+  // The position of each family's <ip> among the <ip> elements (-1 when none): the parent
+  // index virNetworkUpdate needs to change the DHCP hosts of one family.
+  int ip_index = -1;
+  int ip6_index = -1;
 
   // Everything but the host entries: when only those differ, libvirt can update live.
   bool SameShape(const LibvirtNetworkFacts& other) const {
     return name == other.name && forward_mode == other.forward_mode && bridge == other.bridge &&
-           domain == other.domain && address == other.address && dhcp_range == other.dhcp_range;
+           domain == other.domain && address == other.address && dhcp_range == other.dhcp_range &&
+           address6 == other.address6 && dhcp_range6 == other.dhcp_range6 &&
+           nat_ipv6 == other.nat_ipv6;
+  }
+  // Whether libvirt can change the host entries of `have` into those of this one live.
+  bool HostsUpdateLive(const LibvirtNetworkFacts& have) const {
+    return dns_hosts == have.dns_hosts || (!dns_names_repeat && !have.dns_names_repeat);
+  }
+  bool SameHosts(const LibvirtNetworkFacts& other) const {
+    return dhcp_hosts == other.dhcp_hosts && dhcp_hosts6 == other.dhcp_hosts6 &&
+           dns_hosts == other.dns_hosts;
   }
 };
 
@@ -73,5 +96,11 @@ std::optional<std::string> StaleHostBridge(const LibvirtNetworkFacts& have, cons
 // Canonical XML of one DHCP host and one DNS host entry, as virNetworkUpdate takes them.
 std::string DhcpHostXml(const std::string& mac, const std::string& name, const std::string& ip);
 std::string DnsHostXml(const std::string& ip, const std::string& hostname);
+// libvirt's IPv6 DHCP hosts have no MAC (RFC 8415 clients name themselves by a DUID): the
+// host's DUID-LL built from its MAC, and its name, which dnsmasq matches when the client
+// sends it. Either one finds the host.
+std::string DhcpHost6Xml(const std::string& id, const std::string& name, const std::string& ip);
+// "00:03:00:01:" + the MAC: the DUID-LL (RFC 8415 11.4) of an Ethernet NIC.
+std::string DuidLl(const MacAddress& mac);
 
 }  // namespace virtnat

@@ -9,10 +9,12 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 #include <netlink/route/rtnl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -25,6 +27,9 @@ namespace virtnat {
 namespace {
 
 constexpr const char* kIpForwardPath = "/proc/sys/net/ipv4/ip_forward";
+constexpr const char* kIpv6ForwardPath = "/proc/sys/net/ipv6/conf/all/forwarding";
+// The route protocol the kernel gives routes learned from router advertisements.
+constexpr int kRouteProtocolRa = 9;  // RTPROT_RA
 // STP refuses a forward delay under 2 s; in clock ticks of USER_HZ (100).
 constexpr std::uint32_t kBridgeForwardDelay = 200;
 
@@ -76,6 +81,30 @@ AddrPtr MakeAddress(int index, const Ipv4Interface& address) {
   NlAddrPtr broadcast = Ipv4ToNl(Ipv4Address{subnet.network.value | ~subnet.Mask()}, 32);
   if (broadcast && address.length < 31) rtnl_addr_set_broadcast(result.get(), broadcast.get());
   return result;
+}
+
+NlAddrPtr Ipv6ToNl(const Ipv6Address& address, int prefix_length) {
+  NlAddrPtr result(nl_addr_build(AF_INET6, address.bytes.data(), address.bytes.size()));
+  if (result) nl_addr_set_prefixlen(result.get(), prefix_length);
+  return result;
+}
+
+AddrPtr MakeAddress6(int index, const Ipv6Interface& address) {
+  AddrPtr result(rtnl_addr_alloc());
+  NlAddrPtr local = Ipv6ToNl(address.address, address.length);
+  if (!result || !local) throw RuntimeFailure("out of memory building a netlink address");
+  rtnl_addr_set_ifindex(result.get(), index);
+  rtnl_addr_set_family(result.get(), AF_INET6);
+  rtnl_addr_set_local(result.get(), local.get());
+  rtnl_addr_set_prefixlen(result.get(), address.length);
+  return result;
+}
+
+void WriteProcSetting(const std::string& path, const std::string& value) {
+  std::ofstream file(path);
+  file << value << "\n";
+  file.flush();
+  if (!file) throw RuntimeFailure(fmt::format("cannot write {} to {}", value, path));
 }
 
 // A persistent TAP device with no process attached: what libvirt used for "virbr0-nic" before
@@ -304,6 +333,60 @@ void LinkManager::DeleteIpv4Address(const std::string& name, const Ipv4Interface
         fmt::format("cannot remove {} from {}", address.ToString(), name));
 }
 
+std::vector<Ipv6Interface> LinkManager::Ipv6Addresses(const std::string& name) {
+  int index = IndexOf(name);
+  nl_cache* raw = nullptr;
+  Check(rtnl_addr_alloc_cache(socket_, &raw), "cannot read the addresses");
+  std::unique_ptr<nl_cache, CachePut> cache(raw);
+  std::vector<Ipv6Interface> addresses;
+  for (nl_object* object = nl_cache_get_first(raw); object != nullptr;
+       object = nl_cache_get_next(object)) {
+    auto* address = reinterpret_cast<rtnl_addr*>(object);
+    if (rtnl_addr_get_ifindex(address) != index || rtnl_addr_get_family(address) != AF_INET6 ||
+        rtnl_addr_get_scope(address) != RT_SCOPE_UNIVERSE)
+      continue;
+    nl_addr* local = rtnl_addr_get_local(address);
+    if (local == nullptr || nl_addr_get_len(local) != 16) continue;
+    Ipv6Interface found;
+    std::memcpy(found.address.bytes.data(), nl_addr_get_binary_addr(local), 16);
+    found.length = rtnl_addr_get_prefixlen(address);
+    addresses.push_back(found);
+  }
+  return addresses;
+}
+
+void LinkManager::AddIpv6Address(const std::string& name, const Ipv6Interface& address) {
+  AddrPtr request = MakeAddress6(IndexOf(name), address);
+  rtnl_addr_set_flags(request.get(), IFA_F_NODAD);
+  Check(rtnl_addr_add(socket_, request.get(), 0),
+        fmt::format("cannot add {} to {}", address.ToString(), name));
+}
+
+void LinkManager::DeleteIpv6Address(const std::string& name, const Ipv6Interface& address) {
+  AddrPtr request = MakeAddress6(IndexOf(name), address);
+  Check(rtnl_addr_delete(socket_, request.get(), 0),
+        fmt::format("cannot remove {} from {}", address.ToString(), name));
+}
+
+std::vector<std::string> LinkManager::InterfacesDependingOnRouterAdvertisements() {
+  nl_cache* raw = nullptr;
+  Check(rtnl_route_alloc_cache(socket_, AF_INET6, 0, &raw), "cannot read the IPv6 routes");
+  std::unique_ptr<nl_cache, CachePut> cache(raw);
+  std::vector<std::string> names;
+  for (nl_object* object = nl_cache_get_first(raw); object != nullptr;
+       object = nl_cache_get_next(object)) {
+    auto* route = reinterpret_cast<rtnl_route*>(object);
+    if (rtnl_route_get_protocol(route) != kRouteProtocolRa) continue;
+    for (int i = 0; i < rtnl_route_get_nnexthops(route); ++i) {
+      std::string name = NameOf(rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, i)));
+      if (name.empty() || std::find(names.begin(), names.end(), name) != names.end()) continue;
+      auto accept_ra = ReadIpv6Setting(name, "accept_ra");
+      if (accept_ra && accept_ra->starts_with("1")) names.push_back(name);
+    }
+  }
+  return names;
+}
+
 bool LinkManager::Delete(const std::string& name) {
   auto facts = Find(name);
   if (!facts) return false;
@@ -322,10 +405,28 @@ bool Ipv4ForwardingEnabled() {
 }
 
 void EnableIpv4Forwarding() {
-  std::ofstream file(kIpForwardPath);
-  file << "1\n";
-  file.flush();
-  if (!file) throw RuntimeFailure(fmt::format("cannot write 1 to {}", kIpForwardPath));
+  WriteProcSetting(kIpForwardPath, "1");
+}
+
+bool Ipv6ForwardingEnabled() {
+  auto value = ReadFileIfExists(kIpv6ForwardPath);
+  return value && !value->empty() && (*value)[0] == '1';
+}
+
+void EnableIpv6Forwarding() {
+  WriteProcSetting(kIpv6ForwardPath, "1");
+}
+
+std::optional<std::string> ReadIpv6Setting(const std::string& name, const std::string& setting) {
+  auto value = ReadFileIfExists(fmt::format("/proc/sys/net/ipv6/conf/{}/{}", name, setting));
+  if (value)
+    while (!value->empty() && value->back() == '\n') value->pop_back();
+  return value;
+}
+
+void WriteIpv6Setting(const std::string& name, const std::string& setting,
+                      const std::string& value) {
+  WriteProcSetting(fmt::format("/proc/sys/net/ipv6/conf/{}/{}", name, setting), value);
 }
 
 }  // namespace virtnat

@@ -1,5 +1,5 @@
 // A thin adapter over libnl-route-3 for the links of standalone networks: bridges, dummy NICs,
-// enslaving, IPv4 addresses. Works in the network namespace of the calling process.
+// enslaving, IPv4 and IPv6 addresses. Works in the network namespace of the calling process.
 #pragma once
 
 #include <optional>
@@ -55,6 +55,17 @@ class LinkManager {
   std::vector<Ipv4Interface> Ipv4Addresses(const std::string& name);
   void AddIpv4Address(const std::string& name, const Ipv4Interface& address);
   void DeleteIpv4Address(const std::string& name, const Ipv4Interface& address);
+  // Global IPv6 addresses only: the kernel's link-local fe80:: address is never listed.
+  std::vector<Ipv6Interface> Ipv6Addresses(const std::string& name);
+  // Added with nodad, so it is usable at once (no duplicate address detection on a bridge
+  // virtnat owns) and dnsmasq finds it when it starts.
+  void AddIpv6Address(const std::string& name, const Ipv6Interface& address);
+  void DeleteIpv6Address(const std::string& name, const Ipv6Interface& address);
+
+  // The interfaces whose IPv6 routes come from router advertisements (proto ra) while their
+  // accept_ra is 1: once IPv6 forwarding is on, the kernel ignores their RAs and the routes
+  // expire. accept_ra = 2 keeps them.
+  std::vector<std::string> InterfacesDependingOnRouterAdvertisements();
 
   // Deletes the link; returns false when there was none.
   bool Delete(const std::string& name);
@@ -75,5 +86,12 @@ bool IsDummyNicKind(const std::string& kind);
 // net.ipv4.ip_forward of the calling process's network namespace, through /proc/sys.
 bool Ipv4ForwardingEnabled();
 void EnableIpv4Forwarding();
+// net.ipv6.conf.all.forwarding of the calling process's network namespace.
+bool Ipv6ForwardingEnabled();
+void EnableIpv6Forwarding();
+// net.ipv6.conf.<name>.<setting>: nullopt when the interface has no IPv6 (or no such setting).
+std::optional<std::string> ReadIpv6Setting(const std::string& name, const std::string& setting);
+void WriteIpv6Setting(const std::string& name, const std::string& setting,
+                      const std::string& value);
 
 }  // namespace virtnat

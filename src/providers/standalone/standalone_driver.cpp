@@ -58,6 +58,11 @@ std::vector<NetworkLease> StandaloneDriver::Leases(const Network& network) {
   for (const auto& lease : ReadStandaloneLeases(network, paths_))
     leases.push_back(
         {lease.expiry, lease.mac, lease.address.ToString(), lease.hostname, lease.client_id});
+  // DHCPv6 leases name no MAC of their own: the one in the client's DUID, when it has one.
+  if (network.DualStack())
+    for (const auto& lease : ReadStandaloneLeases6(network, paths_))
+      leases.push_back(
+          {lease.expiry, lease.mac, lease.address.ToString(), lease.hostname, lease.duid});
   return leases;
 }
 

@@ -187,6 +187,58 @@ void EnsureDnsmasq(const Network& network, const StandalonePaths& paths, ActionL
   }
 }
 
+// The bridge's IPv6 address (address6) and no other global one: virtnat owns the bridge, and
+// an IPv4-only network's bridge keeps only the kernel's link-local address.
+void EnsureIpv6Address(const Network& network, LinkManager& links, ActionLog& log) {
+  if (network.DualStack()) {
+    // A kernel booted with IPv6 disabled by default leaves new links without it; and the host
+    // must never take a route from a guest's router advertisement on the bridge.
+    auto disabled = ReadIpv6Setting(network.bridge, "disable_ipv6");
+    if (!disabled)
+      throw RuntimeFailure(
+          fmt::format("the kernel has no IPv6 on {} (no /proc/sys/net/ipv6)", network.bridge));
+    if (*disabled != "0") {
+      WriteIpv6Setting(network.bridge, "disable_ipv6", "0");
+      log.Add(fmt::format("IPv6 enabled on {}", network.bridge));
+    }
+    if (ReadIpv6Setting(network.bridge, "accept_ra").value_or("0") != "0")
+      WriteIpv6Setting(network.bridge, "accept_ra", "0");
+  }
+  bool present = false;
+  for (const auto& address : links.Ipv6Addresses(network.bridge)) {
+    if (network.DualStack() && address.address == network.address6->address &&
+        address.length == network.address6->length) {
+      present = true;
+      continue;
+    }
+    links.DeleteIpv6Address(network.bridge, address);
+    log.Add(fmt::format("address {} removed from {} (not in the config)", address.ToString(),
+                        network.bridge));
+  }
+  if (network.DualStack() && !present) {
+    links.AddIpv6Address(network.bridge, *network.address6);
+    log.Add(fmt::format("address {} set on {}", network.address6->ToString(), network.bridge));
+  }
+}
+
+// IPv6 forwarding turns off the router advertisements of every interface with accept_ra = 1:
+// a host whose uplink learns its routes from RAs would lose them when they expire. Refuse
+// before anything changes, as libvirt does, and say how to keep them.
+void CheckIpv6ForwardingIsSafe() {
+  LinkManager links;
+  auto interfaces = links.InterfacesDependingOnRouterAdvertisements();
+  if (interfaces.empty()) return;
+  std::string names, settings;
+  for (const auto& name : interfaces) {
+    names += (names.empty() ? "" : ", ") + name;
+    settings += fmt::format("{}net.ipv6.conf.{}.accept_ra=2", settings.empty() ? "" : " ", name);
+  }
+  throw RuntimeFailure(fmt::format(
+      "IPv6 forwarding is needed, and then the kernel would ignore the router advertisements "
+      "that the IPv6 routes of {} come from (accept_ra = 1): set {} (sysctl) and apply again",
+      names, settings));
+}
+
 void EnsureLinks(const Network& network, LinkManager& links, ActionLog& log) {
   MacAddress mac = StableBridgeMac(network.name);
   std::string mac_text = LowerCaseMac(mac);
@@ -235,6 +287,8 @@ void EnsureLinks(const Network& network, LinkManager& links, ActionLog& log) {
     }
   }
 
+  if (network.has_address) EnsureIpv6Address(network, links, log);
+
   if (network.mode == NetworkMode::kBridged && !network.uplink.empty()) {
     auto uplink = links.Find(network.uplink);
     if (!uplink)
@@ -268,11 +322,18 @@ std::vector<std::string> StartStandaloneNetwork(const Network& network,
   bool serves_dhcp = network.ServesDhcp() && network.has_address;
   try {
     if (serves_dhcp) PrepareDnsmasqFolders(network, paths);
+    bool enable_forwarding6 =
+        enable_forwarding && network.DualStack() && network.has_address && !Ipv6ForwardingEnabled();
+    if (enable_forwarding6) CheckIpv6ForwardingIsSafe();
     LinkManager links;
     EnsureLinks(network, links, log);
     if (enable_forwarding && !Ipv4ForwardingEnabled()) {
       EnableIpv4Forwarding();
       log.Add("IPv4 forwarding enabled");
+    }
+    if (enable_forwarding6) {
+      EnableIpv6Forwarding();
+      log.Add("IPv6 forwarding enabled");
     }
     if (serves_dhcp) {
       EnsureDnsmasq(network, paths, log);
@@ -351,6 +412,11 @@ std::optional<int> RunningDnsmasqPid(const Network& network, const StandalonePat
 
 std::vector<DhcpLease> ReadStandaloneLeases(const Network& network, const StandalonePaths& paths) {
   return ParseDnsmasqLeases(ReadFileIfExists(paths.LeaseFile(network.name)).value_or(""));
+}
+
+std::vector<DhcpLease6> ReadStandaloneLeases6(const Network& network,
+                                              const StandalonePaths& paths) {
+  return ParseDnsmasqLeases6(ReadFileIfExists(paths.LeaseFile(network.name)).value_or(""));
 }
 
 }  // namespace virtnat

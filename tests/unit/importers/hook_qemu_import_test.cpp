@@ -185,7 +185,7 @@ TEST(ImportHookQemu, ReportsWhatItCannotExpress) {
       "port_range": [{"init_port": 65530, "ports_num": 10, "protocol": "tcp"},
                      {"init_port": 3000, "ports_num": 2, "protocol": "sctp"}]
     },
-    "v6": {"private_ip": "fd00::5", "port_map": {"tcp": [22]}},
+    "v6": {"private_ip": "fd00::5", "public_ip": "198.51.100.7", "port_map": {"tcp": [22]}},
     "badsource": {"private_ip": "192.168.122.21", "source_ip": "10.0.0.1/8",
                   "port_map": {"tcp": [2323]}},
     "badlisten": {"private_ip": "192.168.122.23", "public_ip": "example.org",
@@ -205,7 +205,8 @@ TEST(ImportHookQemu, ReportsWhatItCannotExpress) {
         "domain bad: port_map.tcp[2]: '\"http\"'", "domain bad: port_map.tcp[4]:",
         "domain bad: port_map.icmp: virtnat forwards only tcp and udp",
         "domain bad: port_range[0]:", "domain bad: port_range[1]:",
-        "domain v6: private_ip: 'fd00::5' is not an IPv4 address",
+        "domain v6: public_ip '198.51.100.7' and private_ip 'fd00::5' are of different "
+        "address families",
         "domain badsource: source_ip: '10.0.0.1/8'", "domain badlisten: public_ip: 'example.org'",
         "domain noports: no port_map or port_range", "domain noaddress: private_ip: missing"})
     EXPECT_EQ(ProblemsWith(result, expected), 1u) << expected << "\n" << result.toml;
@@ -308,6 +309,48 @@ TEST(ImportHookQemu, EmptyFileImportsNothing) {
   EXPECT_EQ(result.forwards, 0u);
   EXPECT_TRUE(result.problems.empty());
   EXPECT_TRUE(ParseImported(result).forwards.empty());
+}
+
+// The IPv6 proposal for the hook (libvirt-hook-qemu #37 and its PR #39): IPv6 addresses in the
+// same keys. The config layer decides each forward's family from its addresses.
+TEST(ImportHookQemu, Ipv6AddressesBecomeIpv6Forwards) {
+  const char* text = R"({
+    "web6": {"private_ip": "fd00:77::1c", "public_ip": "2001:db8:100::7",
+             "source_ip": "2001:db8:5::/48, 203.0.113.9",
+             "port_map": {"tcp": [[8080, 80], [8081, 81]]}},
+    "ssh6": {"private_ip": "fd00:77::1d", "port_map": {"tcp": [[2222, 22]]}},
+    "ssh4": {"private_ip": "192.168.122.10", "port_map": {"tcp": [[2222, 22]]}}
+  })";
+  ImportResult result = ImportLibvirtHookQemu(text, "hooks.json");
+  EXPECT_EQ(result.forwards, 3u) << result.toml;
+  EXPECT_TRUE(result.problems.empty()) << result.toml;
+  for (const char* expected :
+       {"address = \"fd00:77::1c\"", "listen = \"2001:db8:100::7\"", "port = \"8080-8081\"",
+        "to_port = \"80-81\"", "source = [\"2001:db8:5::/48\", \"203.0.113.9\"]",
+        "address = \"fd00:77::1d\"", "address = \"192.168.122.10\"",
+        "# A forward to an IPv6 guest without 'listen' listens on settings.public_address6."})
+    EXPECT_TRUE(Contains(result.toml, expected)) << expected << "\n" << result.toml;
+  // ssh6 and ssh4 both forward 2222 without public_ip, on different families: no clash.
+  EXPECT_FALSE(Contains(result.toml, "already forwarded")) << result.toml;
+}
+
+TEST(ImportHookQemu, Ipv6PortsTwoDomainsClaimAreReported) {
+  ImportResult result = ImportLibvirtHookQemu(
+      R"({"a": {"private_ip": "fd00::1", "port_map": {"tcp": [[2222, 22]]}},
+          "b": {"private_ip": "fd00::2", "port_map": {"tcp": [[2222, 22]]}}})",
+      "hooks.json");
+  EXPECT_EQ(result.forwards, 1u) << result.toml;
+  ASSERT_EQ(result.problems.size(), 1u) << result.toml;
+  EXPECT_TRUE(Contains(result.problems[0],
+                       "domain b: tcp port 2222 on settings.public_address6 is already forwarded "
+                       "to domain a"))
+      << result.problems[0];
+}
+
+TEST(ImportHookQemu, Ipv4OnlyImportHasNoIpv6Note) {
+  ImportResult result = ImportLibvirtHookQemu(
+      R"({"a": {"private_ip": "192.168.122.10", "port_map": {"tcp": [22]}}})", "hooks.json");
+  EXPECT_FALSE(Contains(result.toml, "public_address6")) << result.toml;
 }
 
 }  // namespace

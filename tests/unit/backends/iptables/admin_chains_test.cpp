@@ -44,14 +44,46 @@ using Args = std::vector<std::string>;
 // chain must not be skipped).
 TEST(AdminChains, DockerUserAcceptsTrafficOfVirtnatsBridgesOnly) {
   auto chains = BuildAdminChainRules(AdminChainTool::kDocker, State());
-  ASSERT_EQ(chains.size(), 1u);
+  ASSERT_EQ(chains.size(), 2u);
   EXPECT_EQ(chains[0].chain, "DOCKER-USER");
+  EXPECT_EQ(chains[0].family, IpFamily::kIpv4);
+  // No dual-stack network: nothing in ip6tables' DOCKER-USER (and stale rules go).
+  EXPECT_EQ(chains[1].family, IpFamily::kIpv6);
+  EXPECT_TRUE(chains[1].rules.empty());
   EXPECT_EQ(
       chains[0].rules,
       (std::vector<Args>{{"-i", "nbr0", "-m", "comment", "--comment", "virtnat", "-j", "ACCEPT"},
                          {"-o", "nbr0", "-m", "comment", "--comment", "virtnat", "-j", "ACCEPT"},
                          {"-i", "nbr1", "-m", "comment", "--comment", "virtnat", "-j", "ACCEPT"},
                          {"-o", "nbr1", "-m", "comment", "--comment", "virtnat", "-j", "ACCEPT"}}));
+}
+
+// Docker with IPv6 sets ip6tables' FORWARD policy DROP too: the dual-stack bridges get the same
+// accepts there; an IPv4-only bridge (the control) does not.
+TEST(AdminChains, Ip6tablesDockerUserAcceptsDualStackBridges) {
+  Diagnostics diagnostics;
+  Config config = testing::Parse(R"(
+[[network]]
+name = "lab"
+provider = "standalone"
+bridge = "nbr0"
+address = "10.1.1.1/24"
+address6 = "fd00:1::1/64"
+[[network]]
+name = "ext"
+bridge = "nbr1"
+address = "10.2.2.1/24"
+)",
+                                 diagnostics);
+  ASSERT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
+  auto chains = BuildAdminChainRules(AdminChainTool::kDocker, BuildDesiredState(config, {}));
+  ASSERT_EQ(chains.size(), 2u);
+  EXPECT_EQ(chains[0].rules.size(), 4u);
+  EXPECT_EQ(chains[1].family, IpFamily::kIpv6);
+  EXPECT_EQ(
+      chains[1].rules,
+      (std::vector<Args>{{"-i", "nbr0", "-m", "comment", "--comment", "virtnat", "-j", "ACCEPT"},
+                         {"-o", "nbr0", "-m", "comment", "--comment", "virtnat", "-j", "ACCEPT"}}));
 }
 
 TEST(AdminChains, OnTopMeansFirstInOrderWithNoOtherCopy) {

@@ -43,6 +43,26 @@ address = "10.4.4.1/24"
   EXPECT_EQ(rules[6].tuple, "route:allow any any 0.0.0.0/0 any 0.0.0.0/0 out_nbr0");
 }
 
+// A dual-stack network's guests ask DHCPv6 too (udp 547); the IPv4-only one above (the
+// control) gets no such rule.
+TEST(UfwRules, DualStackNetworkAlsoPassesDhcpv6) {
+  Diagnostics diagnostics;
+  Config config = testing::Parse(R"(
+[[network]]
+name = "lab"
+provider = "standalone"
+bridge = "vsbr0"
+address = "10.2.2.1/24"
+address6 = "fd00:2::1/64"
+)",
+                                 diagnostics);
+  ASSERT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
+  auto rules = BuildUfwRules(BuildDesiredState(config, {}));
+  ASSERT_EQ(rules.size(), 6u);
+  EXPECT_EQ(rules[5].tuple, "allow udp 547 0.0.0.0/0 any 0.0.0.0/0 in_vsbr0");
+  EXPECT_EQ(UfwDeleteArgs(rules[5].tuple), rules[5].remove);
+}
+
 TEST(UfwRules, FindsItsOwnTuplesAndHowToDeleteThem) {
   // As ufw 0.36 writes user.rules (the comment in hex).
   const std::string user_rules =

@@ -303,5 +303,162 @@ TEST(NetworkXml, LibvirtForwardNatOnlyForModeNat) {
   EXPECT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
 }
 
+// The base network made dual-stack as the config would make it.
+Network DualStackNetwork() {
+  Network network = BaseNetwork();
+  network.provider = NetworkProvider::kLibvirt;
+  network.address6 = *Ipv6Interface::Parse("fd00:77::1/64");
+  network.dhcp_range6 = *Ipv6Range::Parse("fd00:77::100-fd00:77::1ff");
+  network.hosts[0].address6 = *Ipv6Address::Parse("fd00:77::1c");
+  network.hosts[1].address6 = HostAddress6(network.address6->Subnet(), network.hosts[1].address);
+  return network;
+}
+
+TEST(NetworkXml, DualStackHasAnIpv6ElementWithDhcpHostsAndAaaaRecords) {
+  Network network = DualStackNetwork();
+  std::string xml = RenderNetworkXml(network);
+  for (const char* expected :
+       {"<ip family=\"ipv6\" address=\"fd00:77::1\" prefix=\"64\">",
+        "<range start=\"fd00:77::100\" end=\"fd00:77::1ff\" />",
+        "<host id=\"00:03:00:01:02:ff:0a:0a:06:1c\" name=\"lxdev01.devops.test\" "
+        "ip=\"fd00:77::1c\" />",
+        "<host id=\"00:03:00:01:02:ff:0a:0a:06:1d\" name=\"lxdev02.devops.test\" "
+        "ip=\"fd00:77::1d\" />",
+        // The AAAA records carry the FQDN: libvirt's live updates refuse repeated names.
+        "<host ip=\"fd00:77::1c\">\n      <hostname>lxdev01.devops.test</hostname>",
+        "<host ip=\"fd00:77::1d\">\n      <hostname>lxdev02.devops.test</hostname>"})
+    EXPECT_NE(xml.find(expected), std::string::npos) << expected << "\n" << xml;
+  // The IPv4 element comes first, as in an IPv4-only network: its index stays 0.
+  EXPECT_LT(xml.find("<ip address=\"10.1.1.1\""), xml.find("<ip family=\"ipv6\""));
+  // virtnat's table does the NAT (forward mode open): no <nat> for libvirt.
+  EXPECT_EQ(xml.find("<nat"), std::string::npos) << xml;
+  LibvirtNetworkFacts facts = DesiredNetworkFacts(network);
+  EXPECT_EQ(facts.address6, "fd00:77::1/64");
+  EXPECT_EQ(facts.dhcp_range6, "fd00:77::100-fd00:77::1ff");
+  EXPECT_EQ(facts.dhcp_hosts6.size(), 2u);
+  EXPECT_EQ(facts.dns_hosts.size(), 4u);
+  EXPECT_EQ(facts.ip_index, 0);
+  EXPECT_EQ(facts.ip6_index, 1);
+}
+
+TEST(NetworkXml, Ipv4OnlyNetworkIgnoresIpv6AddressesOfItsHosts) {
+  // Control: the hosts' IPv6 addresses alone (no address6) change nothing in the XML.
+  Network network = DualStackNetwork();
+  network.address6.reset();
+  network.dhcp_range6.reset();
+  Network ipv4_only = BaseNetwork();
+  ipv4_only.provider = NetworkProvider::kLibvirt;
+  EXPECT_EQ(RenderNetworkXml(network), RenderNetworkXml(ipv4_only));
+  EXPECT_EQ(RenderNetworkXml(network).find("ipv6"), std::string::npos);
+  LibvirtNetworkFacts facts = DesiredNetworkFacts(network);
+  EXPECT_EQ(facts.address6, "");
+  EXPECT_EQ(facts.ip6_index, -1);
+}
+
+TEST(NetworkXml, DualStackWithoutRangeOrMacsHasAnIpv6ElementWithoutDhcp) {
+  Network network = DualStackNetwork();
+  network.dhcp_range6.reset();
+  for (auto& host : network.hosts) host.mac = {};
+  std::string xml = RenderNetworkXml(network);
+  EXPECT_NE(xml.find("<ip family=\"ipv6\" address=\"fd00:77::1\" prefix=\"64\" />"),
+            std::string::npos)
+      << xml;
+  // The names still resolve to both families.
+  EXPECT_NE(xml.find("<host ip=\"fd00:77::1d\">"), std::string::npos) << xml;
+}
+
+TEST(NetworkXml, LibvirtNatMasqueradesIpv6WhenNat6) {
+  Network network = DualStackNetwork();
+  network.provider_nat = true;
+  EXPECT_NE(RenderNetworkXml(network).find(
+                "<forward mode=\"nat\">\n    <nat ipv6=\"yes\" />\n  </forward>"),
+            std::string::npos)
+      << RenderNetworkXml(network);
+  EXPECT_TRUE(DesiredNetworkFacts(network).nat_ipv6);
+  // nat6 = false: libvirt routes IPv6.
+  Network routed6 = network;
+  routed6.nat6 = false;
+  EXPECT_EQ(RenderNetworkXml(routed6).find("<nat"), std::string::npos);
+  EXPECT_FALSE(DesiredNetworkFacts(network).SameShape(DesiredNetworkFacts(routed6)));
+  // An IPv4-only network never gets it.
+  network.address6.reset();
+  EXPECT_EQ(RenderNetworkXml(network).find("<nat"), std::string::npos);
+}
+
+TEST(NetworkXml, DualStackFactsMatchLibvirtsOwnForm) {
+  Network network = DualStackNetwork();
+  LibvirtNetworkFacts want = DesiredNetworkFacts(network);
+  // libvirt writes addresses its own way (here: leading zeros, upper case), and single quotes.
+  std::string libvirt = R"(<network>
+  <name>nat_bridge</name><uuid>x</uuid>
+  <forward mode='open'/>
+  <bridge name='nbr0' stp='on' delay='0'/>
+  <domain name='devops.test' localOnly='yes'/>
+  <dns><host ip='10.1.1.28'><hostname>lxdev01</hostname></host>
+       <host ip='FD00:77:0::1C'><hostname>lxdev01.devops.test</hostname></host>
+       <host ip='10.1.1.29'><hostname>lxdev02</hostname></host>
+       <host ip='fd00:77::1d'><hostname>lxdev02.devops.test</hostname></host></dns>
+  <ip address='10.1.1.1' netmask='255.255.255.0'>
+    <dhcp><range start='10.1.1.100' end='10.1.1.254'/>
+      <host mac='02:FF:0A:0A:06:1C' name='lxdev01.devops.test' ip='10.1.1.28'/>
+      <host mac='02:ff:0a:0a:06:1d' name='lxdev02.devops.test' ip='10.1.1.29'/>
+    </dhcp></ip>
+  <ip family='ipv6' address='fd00:0077::1' prefix='64'>
+    <dhcp><range start='fd00:77::100' end='fd00:77::01ff'/>
+      <host id='00:03:00:01:02:FF:0A:0A:06:1C' name='lxdev01.devops.test' ip='fd00:77::1c'/>
+      <host id='00:03:00:01:02:ff:0a:0a:06:1d' name='lxdev02.devops.test' ip='fd00:77::1d'/>
+    </dhcp></ip></network>)";
+  LibvirtNetworkFacts have = ParseNetworkFacts(libvirt);
+  EXPECT_TRUE(have.SameShape(want));
+  EXPECT_TRUE(have.SameHosts(want));
+  EXPECT_EQ(have.ip6_index, 1);
+  // A host's new IPv6 address is a live host update, not a shape change.
+  network.hosts[1].address6 = *Ipv6Address::Parse("fd00:77::99");
+  LibvirtNetworkFacts moved = DesiredNetworkFacts(network);
+  EXPECT_TRUE(have.SameShape(moved));
+  EXPECT_FALSE(have.SameHosts(moved));
+  EXPECT_NE(have.dhcp_hosts6, moved.dhcp_hosts6);
+  EXPECT_EQ(have.dhcp_hosts, moved.dhcp_hosts);
+  // A new IPv6 prefix or range is a shape change; so is dual-stack itself.
+  network.address6 = *Ipv6Interface::Parse("fd00:78::1/64");
+  EXPECT_FALSE(have.SameShape(DesiredNetworkFacts(network)));
+  network = DualStackNetwork();
+  network.dhcp_range6.reset();
+  EXPECT_FALSE(have.SameShape(DesiredNetworkFacts(network)));
+  EXPECT_FALSE(have.SameShape(DesiredNetworkFacts(BaseNetwork())));
+}
+
+TEST(NetworkXml, DualStackWithoutDomainRedefinesForDnsChanges) {
+  Network network = DualStackNetwork();
+  LibvirtNetworkFacts with_domain = DesiredNetworkFacts(network);
+  EXPECT_FALSE(with_domain.dns_names_repeat);
+  network.domain.clear();
+  LibvirtNetworkFacts have = DesiredNetworkFacts(network);
+  // Without a domain A and AAAA records share the bare name: libvirt cannot change them live.
+  EXPECT_TRUE(have.dns_names_repeat);
+  EXPECT_TRUE(have.HostsUpdateLive(have));
+  Network added = network;
+  Host extra = added.hosts[0];
+  extra.name = "lxdev03";
+  extra.address = *Ipv4Address::Parse("10.1.1.30");
+  extra.address6 = *Ipv6Address::Parse("fd00:77::1e");
+  added.hosts.push_back(extra);
+  EXPECT_FALSE(DesiredNetworkFacts(added).HostsUpdateLive(have));
+  // Control: with a domain (or IPv4 only) the same change is a live update.
+  Network added_with_domain = added;
+  added_with_domain.domain = "devops.test";
+  EXPECT_TRUE(DesiredNetworkFacts(added_with_domain).HostsUpdateLive(with_domain));
+  Network ipv4_only = added;
+  ipv4_only.address6.reset();
+  Network ipv4_before = network;
+  ipv4_before.address6.reset();
+  EXPECT_TRUE(DesiredNetworkFacts(ipv4_only).HostsUpdateLive(DesiredNetworkFacts(ipv4_before)));
+}
+
+TEST(NetworkXml, DuidLlIsBuiltFromTheMac) {
+  EXPECT_EQ(DuidLl(*MacAddress::Parse("52:54:00:AB:CD:EF")), "00:03:00:01:52:54:00:ab:cd:ef");
+  EXPECT_EQ(DhcpHost6Xml("", "web", "fd00::1c"), "<host name='web' ip='fd00::1c'/>");
+}
+
 }  // namespace
 }  // namespace virtnat
