@@ -363,9 +363,20 @@ table ip libvirt_network {
   }
 }
 EOF
-in_root iptables -w -N LIBVIRT_FWI
-in_root iptables -w -A LIBVIRT_FWI -m conntrack --ctstate DNAT -m comment --comment virtnat-shim -j ACCEPT
-in_root iptables -w -A LIBVIRT_FWI -o nbr0 -j REJECT
+# The same in IPv6 (libvirt's chains of a network with IPv6).
+nft -f - <<'EOF'
+table ip6 libvirt_network {
+  chain guest_input {
+    ct status dnat counter accept comment "virtnat-shim: accept connections virtnat forwarded"
+    oifname "nbr0" counter reject comment "libvirt's own"
+  }
+}
+EOF
+for tool in iptables ip6tables; do
+  in_root $tool -w -N LIBVIRT_FWI
+  in_root $tool -w -A LIBVIRT_FWI -m conntrack --ctstate DNAT -m comment --comment virtnat-shim -j ACCEPT
+  in_root $tool -w -A LIBVIRT_FWI -o nbr0 -j REJECT
+done
 
 check "apt purge virtnat" in_root "${APT[@]}" purge virtnat
 check_not "purge: table inet virtnat deleted" nft list table inet virtnat
@@ -377,6 +388,14 @@ check_not "purge: the shim rule in iptables' LIBVIRT_FWI deleted" \
   bash -c "chroot '$R' iptables -w -S LIBVIRT_FWI | grep -q virtnat-shim"
 check "purge: libvirt's own iptables rule stays" \
   bash -c "chroot '$R' iptables -w -S LIBVIRT_FWI | grep -q REJECT"
+check_not "purge: the shim rule in ip6 libvirt_network guest_input deleted" \
+  bash -c "nft list chain ip6 libvirt_network guest_input | grep -q virtnat-shim"
+check "purge: libvirt's own nftables rule stays (ip6)" \
+  bash -c "nft list chain ip6 libvirt_network guest_input | grep -q \"libvirt's own\""
+check_not "purge: the shim rule in ip6tables' LIBVIRT_FWI deleted" \
+  bash -c "chroot '$R' ip6tables -w -S LIBVIRT_FWI | grep -q virtnat-shim"
+check "purge: libvirt's own ip6tables rule stays" \
+  bash -c "chroot '$R' ip6tables -w -S LIBVIRT_FWI | grep -q REJECT"
 check_eq "purge: dpkg forgot virtnat" "" \
   "$(in_root dpkg-query -W -f='${Status}' virtnat 2>/dev/null | grep installed)"
 for path in /etc/virtnat /run/virtnat /var/lib/virtnat \
@@ -392,7 +411,9 @@ check_eq "purge: every path of dpkg -L virtnat is gone ($(wc -l <"$MNT/files/pac
 virtnat_paths >"$MNT/files/paths-after"
 check_same "purge: no path named *virtnat* is left" "$MNT/files/paths-before" "$MNT/files/paths-after"
 nft delete table ip libvirt_network
+nft delete table ip6 libvirt_network
 in_root iptables -w -F LIBVIRT_FWI && in_root iptables -w -X LIBVIRT_FWI && nft delete table ip filter
+in_root ip6tables -w -F LIBVIRT_FWI && in_root ip6tables -w -X LIBVIRT_FWI && nft delete table ip6 filter
 
 # --- 5b. apt purge on an installed package ------------------------------------------------
 install_package "$PKG"

@@ -159,14 +159,13 @@ std::vector<std::string> IptablesAdminChains::Ensure(const DesiredState& state) 
       argv.insert(argv.end(), wanted.rules[i].begin(), wanted.rules[i].end());
       Run(argv);
     }
-    std::string where = fmt::format("{}{}", wanted.chain,
-                                    wanted.family == IpFamily::kIpv6 ? " (ip6tables)" : "");
+    std::string where =
+        fmt::format("{}{}", wanted.chain, wanted.family == IpFamily::kIpv6 ? " (ip6tables)" : "");
     if (wanted.rules.empty())
       done.push_back(fmt::format("removed virtnat's {} rules from {}", stale.size(), where));
     else
       done.push_back(fmt::format("{} virtnat's {} accept rules on top of {}",
-                                 stale.empty() ? "added" : "put back", wanted.rules.size(),
-                                 where));
+                                 stale.empty() ? "added" : "put back", wanted.rules.size(), where));
   }
   return done;
 }

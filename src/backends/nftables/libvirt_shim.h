@@ -1,7 +1,8 @@
 // One rule in libvirt's own firewall that lets connections virtnat DNATed pass libvirt's
 // "reject new inbound" rule (an accept in virtnat's table cannot override a reject in
 // another table). Detects libvirt's firewall backend: nftables (table ip libvirt_network,
-// libvirt 10.4+) or iptables (chain LIBVIRT_FWI).
+// libvirt 10.4+) or iptables (chain LIBVIRT_FWI), in each family: `ip6 libvirt_network` and
+// ip6tables' LIBVIRT_FWI carry the same rule once a libvirt network has IPv6.
 #pragma once
 
 #include <string>
