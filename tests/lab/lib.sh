@@ -554,6 +554,16 @@ no_dad() {
   done
 }
 
+# fast_rs NODE: new links of NODE send a router solicitation every second until a router
+# advertisement answers (the default: three, 4 s apart, which a bridge port still listening
+# under STP loses). Inside NODE's namespace only; call it before its links are made.
+fast_rs() {
+  local setting
+  for setting in router_solicitations=-1 router_solicitation_interval=1 router_solicitation_max_interval=1; do
+    in_ns "$1" sysctl -q -w "net.ipv6.conf.default.$setting" >/dev/null || return 1
+  done
+}
+
 # wait_dad NODE...: waits (up to 5 s) until no IPv6 address of the nodes is tentative (the
 # link-local addresses of links made before no_dad); fails if one still is.
 wait_dad() {

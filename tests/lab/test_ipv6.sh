@@ -66,11 +66,11 @@ ipv6_cleanup() {
 trap ipv6_cleanup EXIT
 
 # add_guest NS HOSTIF MAC [BRIDGE ADDR4/PREFIX GW4 ADDR6/PREFIX GW6]: a guest namespace whose
-# eth0 (MAC, no duplicate-address detection) has its peer HOSTIF in the lab's host namespace,
+# eth0 (MAC, no duplicate-address detection, a router solicitation every second) has its peer HOSTIF in the lab's host namespace,
 # enslaved to BRIDGE when given, with both families' addresses and default routes.
 add_guest() {
   local ns=$1 hostif=$2 mac=$3 bridge=${4:-}
-  ip netns add "$ns" && no_dad "$ns" &&
+  ip netns add "$ns" && no_dad "$ns" && fast_rs "$ns" &&
     ip -n "$ns" link set lo up &&
     ip -n "$HOST_NS" link add "$hostif" type veth peer name eth0 netns "$ns" &&
     ip -n "$ns" link set eth0 address "$mac" &&
@@ -472,14 +472,11 @@ for i in 1 2 3; do # plugged side by side: STP lets each new port listen and lea
   ip -n "$HOST_NS" link set "vsg$i" master "$SA_BRIDGE" && ip -n "$HOST_NS" link set "vsg$i" up
 done
 for i in 1 2 3; do
-  ns=${SA_GUESTS[$((i - 1))]}
   if wait_bridge_port "vsg$i"; then
     pass "sg$i is plugged into $SA_BRIDGE (the port forwards)"
   else
     fail "sg$i is plugged into $SA_BRIDGE (the port forwards)" "$(bridge -n "$HOST_NS" link show 2>&1)"
   fi
-  # A fresh router solicitation now that the port forwards (the first ones met a listening port).
-  ip -n "$ns" link set eth0 down && ip -n "$ns" link set eth0 up
 done
 
 router=$(link_local "$SA_BRIDGE")
