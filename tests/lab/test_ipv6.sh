@@ -108,6 +108,7 @@ add_guest "$G4" vg4 02:ff:0a:03:03:28 nbr2 10.3.3.40/24 10.3.3.1 "$G4_6/64" "$G4
 in_ns c1 ip -6 route add fd00::/8 via "$PUB6" || setup_ok=0
 in_ns c1 ip -6 route add 2001:db8:202::/64 via "$PUB6" || setup_ok=0
 wait_dad host "$G3" "$G4" || setup_ok=0
+note "br_netfilter in the host namespace (bridge-nf-call-ip6tables; LAB_BR_NETFILTER=0|1 pins it): $(in_ns host cat /proc/sys/net/bridge/bridge-nf-call-ip6tables 2>/dev/null || echo 'not loaded')"
 if [ $setup_ok = 1 ]; then
   pass "dual-stack lab, extra bridges, guests and c1's routes are in place"
 else
