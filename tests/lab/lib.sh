@@ -523,3 +523,161 @@ mode_matrix() {
   done
   return 0
 }
+
+# ------------------------------------------------------------------ IPv6 (issue 14)
+# Documentation and ULA prefixes only. The LAN is 2001:db8:100::/64: the host's uplink has
+# LAB6_PUB (its public_address6) and LAB6_PUB2 (deprecated, so never picked as a source
+# address, but still answering), c1 and c2 have ::10 and ::20. nbr0 (10.1.1.0/24) gets
+# LAB6_GW; g1 and g2 get LAB6_G1 and LAB6_G2 with a default route via LAB6_GW.
+LAB6_PUB=2001:db8:100::1
+LAB6_PUB2=2001:db8:100::2
+LAB6_C1=2001:db8:100::10
+LAB6_C2=2001:db8:100::20
+LAB6_GW=fd00:1:1::1
+LAB6_G1=fd00:1:1::28 # lxdev01: an explicit address6
+LAB6_G2=fd00:1:1::1d # lxdev02: derived from 10.1.1.29 (last octet 29 = 0x1d)
+
+# addr6_add NODE DEV ADDR/PREFIX [ip addr options]: an IPv6 address without duplicate-address
+# detection (nodad), so it is usable at once.
+addr6_add() {
+  local n=$1 dev=$2 addr=$3
+  shift 3
+  ip -n "$(node_ns "$n")" -6 addr add "$addr" dev "$dev" nodad "$@"
+}
+
+# no_dad NODE: new links of NODE skip duplicate-address detection (their link-local address
+# is usable at once). Inside NODE's namespace only; call it before its links are made.
+no_dad() {
+  local knob
+  for knob in all default; do
+    in_ns "$1" sysctl -q -w "net.ipv6.conf.$knob.accept_dad=0" >/dev/null
+  done
+}
+
+# fast_rs NODE: new links of NODE send a router solicitation every second until a router
+# advertisement answers (the default: three, 4 s apart, which a bridge port still listening
+# under STP loses). Inside NODE's namespace only; call it before its links are made.
+fast_rs() {
+  local setting
+  for setting in router_solicitations=-1 router_solicitation_interval=1 router_solicitation_max_interval=1; do
+    in_ns "$1" sysctl -q -w "net.ipv6.conf.default.$setting" >/dev/null || return 1
+  done
+}
+
+# wait_dad NODE...: waits (up to 5 s) until no IPv6 address of the nodes is tentative (the
+# link-local addresses of links made before no_dad); fails if one still is.
+wait_dad() {
+  local n pending
+  for _ in $(seq 1 50); do
+    pending=0
+    for n in "$@"; do
+      if [ -n "$(ip -n "$(node_ns "$n")" -6 addr show tentative 2>/dev/null)" ]; then pending=1; fi
+    done
+    [ $pending = 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_bridge_port IFACE: the host namespace's bridge port IFACE forwards frames (STP lets a
+# new port listen and learn first); waits up to 15 s.
+wait_bridge_port() {
+  for _ in $(seq 1 150); do
+    if bridge -n "$HOST_NS" link show dev "$1" 2>/dev/null | grep_q "state forwarding"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# lab6_setup: makes the lab dual-stack (see LAB6_* above); IPv6 forwarding in the host
+# namespace only. Returns non-zero if a step failed.
+lab6_setup() {
+  in_ns host sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null &&
+    addr6_add host uplink "$LAB6_PUB/64" &&
+    addr6_add host uplink "$LAB6_PUB2/64" preferred_lft 0 &&
+    addr6_add host nbr0 "$LAB6_GW/64" &&
+    addr6_add c1 eth0 "$LAB6_C1/64" &&
+    addr6_add c2 eth0 "$LAB6_C2/64" &&
+    addr6_add g1 eth0 "$LAB6_G1/64" &&
+    addr6_add g2 eth0 "$LAB6_G2/64" &&
+    ip -n "$(node_ns g1)" -6 route add default via "$LAB6_GW" &&
+    ip -n "$(node_ns g2)" -6 route add default via "$LAB6_GW" &&
+    wait_dad host g1 g2 lan c1 c2
+}
+
+# start_server6 NODE NAME [vnpeer serve options]: like start_server, a vnpeer bound to "::"
+# (IPv6 only: vnpeer sets IPV6_V6ONLY), beside the IPv4 server of the same NAME.
+start_server6() {
+  local node=$1 name=$2 log
+  shift 2
+  log="$WORK_DIR/server6-$node-$name.log"
+  ip netns exec "$(node_ns "$node")" "$VNPEER" serve --name "$name" --bind :: "$@" >"$log" 2>&1 &
+  SERVER_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q "^ready " "$log" 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "${SERVER_PIDS[-1]}" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "Bail out! vnpeer IPv6 server $name in $node did not start:"
+  sed 's/^/# /' "$log"
+  exit 1
+}
+
+# start_server46 NODE NAME [options]: the same server on IPv4 (0.0.0.0) and on IPv6 (::).
+start_server46() {
+  start_server "$@"
+  start_server6 "$@"
+}
+
+# dhcp6 NODE [SECONDS]: one DHCPv6 exchange with Debian's isc-dhcp-client (`dhclient -6`) on
+# NODE's eth0; puts the address it was given on eth0 and prints it (nothing if none). Lease,
+# DUID, pid and script files live in the test's folder; the client is ended afterwards.
+dhcp6() {
+  local ns secs=${2:-15} dir
+  ns=$(node_ns "$1")
+  dir="$WORK_DIR/dhclient6-$ns"
+  mkdir -p "$dir"
+  printf 'timeout %s;\nretry 1;\n' "$secs" >"$dir/dhclient.conf"
+  # dhclient's event script: configure the address and write it down (into @FILE@: dhclient
+  # gives its script an environment of its own).
+  # shellcheck disable=SC2016 # the script's own variables, expanded when dhclient runs it
+  printf '%s\n' '#!/bin/sh' \
+    'case "$reason" in' \
+    '  BOUND6 | RENEW6 | REBIND6 | REBOOT6)' \
+    '    if [ -n "$new_ip6_address" ]; then' \
+    '      ip -6 addr replace "$new_ip6_address/${new_ip6_prefixlen:-128}" dev "$interface" nodad' \
+    '      echo "$new_ip6_address" >"@FILE@"' \
+    '    fi ;;' \
+    'esac' \
+    'exit 0' | sed "s|@FILE@|$dir/address|" >"$dir/script"
+  chmod +x "$dir/script"
+  rm -f "$dir/address"
+  # -1: try once; -D LL: a DUID that holds the MAC; without -d it goes to the background once
+  # bound, and its pid file ends it.
+  ip netns exec "$ns" timeout "$((secs + 5))" \
+    dhclient -6 -1 -D LL -cf "$dir/dhclient.conf" -lf "$dir/leases" -pf "$dir/pid" \
+    -sf "$dir/script" eth0 >"$dir/log" 2>&1
+  if [ -s "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; fi
+  cat "$dir/address" 2>/dev/null
+}
+
+# resolve6 NODE NAME SERVER: the IPv6 addresses (AAAA) busybox nslookup gets, one per line.
+resolve6() {
+  ip netns exec "$(node_ns "$1")" timeout 5 busybox nslookup -type=aaaa "$2" "$3" 2>&1 |
+    sed -n '/^Name:/,$p' | sed -n 's/^Address:[[:space:]]*\([0-9a-fA-F:]*\).*/\1/p' | grep ':'
+}
+
+# ra_default_route NODE: "ROUTER dev IFACE" of the IPv6 default route NODE learnt from a
+# router advertisement; empty if none.
+ra_default_route() {
+  ip -n "$(node_ns "$1")" -6 route show default proto ra 2>/dev/null |
+    sed -n 's/^default via \([^ ]*\) dev \([^ ]*\).*/\1 dev \2/p' | head -n 1
+}
+
+# link_local IFACE: the host namespace's link-local address on IFACE.
+link_local() {
+  ip -n "$HOST_NS" -6 -o addr show dev "$1" scope link 2>/dev/null |
+    sed -n 's/.* inet6 \(fe80[^/]*\)\/.*/\1/p' | head -n 1
+}
