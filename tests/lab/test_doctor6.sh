@@ -27,7 +27,7 @@ check() { # DESCRIPTION CONDITION-EXIT-STATUS [DETAIL]
   else
     FAILED=$((FAILED + 1))
     echo "not ok - $1"
-    [ -n "${3:-}" ] && sed 's/^/# /' <<<"$3"
+    if [ -n "${3:-}" ]; then while IFS= read -r line; do echo "# $line"; done <<<"$3"; fi
   fi
 }
 

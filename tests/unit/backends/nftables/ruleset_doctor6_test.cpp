@@ -229,5 +229,70 @@ TEST(RulesetDoctor6, InetTablesSeeBothFamiliesAndIpv6AddressesAreCompared) {
   EXPECT_EQ(One(ruleset, other).verdict, ProbeVerdict::kPasses);
 }
 
+// The real rulesets of the IPv4 tests (tests/lab/coexist_smoke.sh), now with IPv6 probes.
+RulesetDoctorOptions WithListing(const std::string& name) {
+  RulesetDoctorOptions options;
+  options.nft_listing = Fixture(name + ".nft");
+  return options;
+}
+
+TEST(RulesetDoctor6Real, DockersIpOnlyTablesNeverSeeIpv6) {
+  json docker = json::parse(Fixture("docker.json"));
+  auto options = WithListing("docker");
+  // Control: Docker's FORWARD policy drop blocks the IPv4 forward.
+  EXPECT_EQ(One(docker, Forward4AfterDnat(), options).verdict, ProbeVerdict::kBlocked);
+  auto r = One(docker, Forward6AfterDnat(), options);
+  EXPECT_EQ(r.verdict, ProbeVerdict::kPasses) << Describe(r);
+  EXPECT_TRUE(r.traversed.empty());
+}
+
+TEST(RulesetDoctor6Real, UfwsIp6FilterBlocksTheIpv6Forward) {
+  json ufw = json::parse(Fixture("ufw.json"));
+  auto options = WithListing("ufw");
+  auto r = One(ufw, Forward6AfterDnat(), options);
+  ASSERT_EQ(r.verdict, ProbeVerdict::kBlocked) << Describe(r);
+  for (const auto& f : r.findings) EXPECT_EQ(f.family, "ip6") << FormatFinding(f);
+  EXPECT_NE(r.findings.front().fix.find("ufw route allow"), std::string::npos)
+      << r.findings.front().fix;
+  for (const auto& chain : r.traversed) EXPECT_EQ(chain.rfind("ip6 ", 0), 0u) << chain;
+}
+
+TEST(RulesetDoctor6Real, FirewalldWithTheBridgeInNoZone) {
+  json firewalld = json::parse(Fixture("firewalld.json"));
+  auto options = WithListing("firewalld");
+  // As in IPv4: firewalld accepts `ct status dnat` in filter_FORWARD, so the forward passes;
+  // the control, the same packet routed (not DNATed), meets the default zone's reject.
+  auto forward = One(firewalld, Forward6AfterDnat(), options);
+  EXPECT_EQ(forward.verdict, ProbeVerdict::kPasses) << Describe(forward);
+  RulesetProbe routed = Forward6AfterDnat();
+  routed.ct_status_dnat = false;
+  auto r = One(firewalld, routed, options);
+  ASSERT_EQ(r.verdict, ProbeVerdict::kBlocked) << Describe(r);
+  EXPECT_EQ(r.findings.front().chain, "filter_FWD_public");
+  auto dhcp6 = One(firewalld, FromGuest("ip6", "udp", 547), options);
+  ASSERT_EQ(dhcp6.verdict, ProbeVerdict::kBlocked) << Describe(dhcp6);
+  EXPECT_EQ(dhcp6.findings.front().chain, "filter_IN_public");
+  EXPECT_NE(dhcp6.findings.front().fix.find("dhcpv6"), std::string::npos)
+      << dhcp6.findings.front().fix;
+  // firewalld's IPv6 reverse path filter (`fib saddr . mark . iif oif missing drop`) cannot be
+  // evaluated here: the client's packet before DNAT may be blocked, never "fine".
+  RulesetProbe before = Forward6AfterDnat();
+  before.hook = "prerouting";
+  before.oifname.clear();
+  before.daddr = "2001:db8:100::1";
+  before.ct_status_dnat = false;
+  before.fib_daddr_type = "local";
+  auto rpf = One(firewalld, before, options);
+  EXPECT_EQ(rpf.verdict, ProbeVerdict::kMayBlock) << Describe(rpf);
+  before.family = "ip";  // control: IPv4 has no such rule in firewalld
+  before.saddr = "198.51.100.10";
+  before.daddr = "198.51.100.1";
+  EXPECT_EQ(One(firewalld, before, options).verdict, ProbeVerdict::kPasses);
+  auto ns = One(firewalld, Icmpv6FromGuest(135), options);
+  EXPECT_EQ(ns.verdict, ProbeVerdict::kPasses) << Describe(ns);
+  auto rs = One(firewalld, Icmpv6FromGuest(133), options);
+  EXPECT_EQ(rs.verdict, ProbeVerdict::kPasses) << Describe(rs);
+}
+
 }  // namespace
 }  // namespace virtnat
