@@ -66,6 +66,9 @@ struct TrafficProbe {
   std::string ct_state = "new";  // new, established, untracked (neighbour discovery)
   std::optional<bool> dnat;      // the connection was DNATed (`ct status dnat`)
   std::string daddr_type;        // "local", "broadcast", "" = unknown
+  // The route back to the source leaves by iifname (`fib saddr . iif oif` exists: a reverse
+  // path filter passes it); nullopt = unknown. Set for IPv6 probes only.
+  std::optional<bool> reverse_path_ok;
 };
 
 // One rule (or chain policy) of some firewall that drops or rejects a probe's packet.

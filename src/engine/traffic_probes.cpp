@@ -116,6 +116,11 @@ void AddForward6Probes(const DesiredState& state, const HostRoutes& routes, std:
     in.dport = mapping.port;
     in.dnat = false;
     in.daddr_type = "local";
+    // An unknown client comes by the IPv6 default route: a reverse path filter passes it
+    // when that is where it enters (firewalld's IPv6_rpfilter). A known one may be routed
+    // elsewhere: unknown.
+    if (!client && !uplink.empty() && uplink == routes.default_interface6)
+      in.reverse_path_ok = true;
     probes.push_back(in);
 
     TrafficProbe through = in;
@@ -144,6 +149,7 @@ void AddForward6Probes(const DesiredState& state, const HostRoutes& routes, std:
     reply.sport = mapping.to_port;
     reply.ct_state = "established";
     reply.dnat = true;
+    reply.reverse_path_ok = true;  // the guest is on the bridge's link
     probes.push_back(reply);
   }
 }
@@ -166,6 +172,7 @@ void AddNetwork6Probes(const Network& network, const HostRoutes& routes,
       p.oifname = network.bridge;
     } else {
       p.iifname = network.bridge;
+      p.reverse_path_ok = true;  // from a guest on the bridge's link (its subnet or fe80::/64)
     }
     return p;
   };

@@ -540,6 +540,7 @@ RulesetProbe ToRulesetProbe(const TrafficProbe& probe) {
   out.ct_state = probe.ct_state;
   out.ct_status_dnat = probe.dnat;
   if (!probe.daddr_type.empty()) out.fib_daddr_type = probe.daddr_type;
+  out.reverse_path_ok = probe.reverse_path_ok;
   return out;
 }
 

@@ -726,6 +726,15 @@ Field Evaluator::FieldOf(const json& left) {
       f.text = *probe_.fib_daddr_type;
       return f;
     }
+    // A reverse path filter: `fib saddr [. mark] . iif oif missing drop` (firewalld's IPv6).
+    if (body.value("result", "") == "oif" && probe_.reverse_path_ok &&
+        (flags == json::array({"saddr", "iif"}) ||
+         flags == json::array({"saddr", "mark", "iif"}))) {
+      Field f;
+      f.kind = Field::kSymbol;
+      f.text = *probe_.reverse_path_ok ? "exists" : "missing";
+      return f;
+    }
     return Unknown(RenderLeft(left));
   }
   if (kind == "concat" && body.is_array()) {
@@ -854,6 +863,8 @@ Tri Evaluator::CompareOne(const Field& field, const json& right, std::string& wh
     }
     case Field::kSymbol:
       if (right.is_string()) return FromBool(right.get<std::string>() == field.text);
+      if (right.is_boolean() && (field.text == "exists" || field.text == "missing"))
+        return FromBool(right.get<bool>() == (field.text == "exists"));
       if (right.is_number()) {
         // nfproto as a number: 2 = ipv4, 10 = ipv6
         if (field.text == "ipv4") return FromBool(right.get<int>() == 2);

@@ -42,6 +42,9 @@ struct RulesetProbe {
   std::string ct_state = "new";               // new, established, related, invalid, untracked
   std::optional<bool> ct_status_dnat;         // `ct status dnat` (true for a forward after DNAT)
   std::optional<std::string> fib_daddr_type;  // `fib daddr type`: local, unicast, broadcast, ...
+  // `fib saddr . iif oif` (with or without `. mark`: virtnat assumes no routing by mark):
+  // whether the route back to the source leaves by iifname, as reverse path filters ask.
+  std::optional<bool> reverse_path_ok;
 };
 
 enum class ProbeVerdict {

@@ -80,6 +80,9 @@ TEST_F(TrafficProbes6Test, AnIpv6ForwardIsProbedBeforeAndAfterDnatAndBack) {
   EXPECT_EQ(in[0].saddr6->ToString(), "2001:db8:5::1");  // an allowed IPv6 client
   EXPECT_FALSE(in[0].saddr.has_value());
   EXPECT_EQ(in[0].forward, 0u);
+  // A client of the source list may be routed anywhere: the reverse path is unknown.
+  EXPECT_FALSE(in[0].reverse_path_ok.has_value());
+  EXPECT_EQ(reply[0].reverse_path_ok, true);  // the guest is on the bridge's link
   EXPECT_EQ(through[0].hook, "forward");
   EXPECT_EQ(through[0].oifname, "nbr0");
   EXPECT_EQ(through[0].daddr6->ToString(), "fd00:77::1c");  // the derived host address
@@ -99,6 +102,7 @@ TEST_F(TrafficProbes6Test, DualStackNetworksGetIpv6EgressDhcpv6DnsAndNeighbourDi
   auto probes = BuildTrafficProbes(BuildDesiredState(config_, {}), routes_);
   auto egress = Of(TrafficProbe::Kind::kEgress, IpFamily::kIpv6, probes);
   ASSERT_EQ(egress.size(), 1u);  // lab only: v4only has no IPv6
+  EXPECT_EQ(egress[0].reverse_path_ok, true);
   EXPECT_EQ(egress[0].saddr6->ToString(), "fd00:77::1c");
   EXPECT_EQ(egress[0].oifname, "wan0");
   auto dhcp = Of(TrafficProbe::Kind::kDhcp, IpFamily::kIpv6, probes);
@@ -128,6 +132,27 @@ TEST_F(TrafficProbes6Test, DualStackNetworksGetIpv6EgressDhcpv6DnsAndNeighbourDi
   auto without = BuildTrafficProbes(BuildDesiredState(config_, {}), no_default6);
   EXPECT_TRUE(Of(TrafficProbe::Kind::kEgress, IpFamily::kIpv6, without).empty());
   EXPECT_EQ(Of(TrafficProbe::Kind::kEgress, IpFamily::kIpv4, without).size(), 2u);
+}
+
+TEST_F(TrafficProbes6Test, AnyClientOnTheDefaultRouteHasAReversePath) {
+  config_.forwards.front().sources.clear();
+  config_.forwards.front().sources6.clear();
+  auto probes = BuildTrafficProbes(BuildDesiredState(config_, {}), routes_);
+  auto in = Of(TrafficProbe::Kind::kForwardIn, IpFamily::kIpv6, probes);
+  ASSERT_FALSE(in.empty());
+  // public_address6 is on lan0, the default route on wan0: a client may come back elsewhere.
+  EXPECT_FALSE(in[0].reverse_path_ok.has_value());
+  routes_.default_interface6 = "lan0";  // control: by the default route's interface
+  probes = BuildTrafficProbes(BuildDesiredState(config_, {}), routes_);
+  in = Of(TrafficProbe::Kind::kForwardIn, IpFamily::kIpv6, probes);
+  ASSERT_FALSE(in.empty());
+  EXPECT_EQ(in[0].reverse_path_ok, true);
+  // IPv4 probes never carry it (IPv4's output stays as it was).
+  for (const auto& p : probes) {
+    if (p.family == IpFamily::kIpv4) {
+      EXPECT_FALSE(p.reverse_path_ok.has_value()) << p.label;
+    }
+  }
 }
 
 TEST_F(TrafficProbes6Test, ControlAnIpv4OnlyConfigGetsNoIpv6Probe) {

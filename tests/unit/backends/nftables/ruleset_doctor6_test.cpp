@@ -274,17 +274,26 @@ TEST(RulesetDoctor6Real, FirewalldWithTheBridgeInNoZone) {
   EXPECT_EQ(dhcp6.findings.front().chain, "filter_IN_public");
   EXPECT_NE(dhcp6.findings.front().fix.find("dhcpv6"), std::string::npos)
       << dhcp6.findings.front().fix;
-  // firewalld's IPv6 reverse path filter (`fib saddr . mark . iif oif missing drop`) cannot be
-  // evaluated here: the client's packet before DNAT may be blocked, never "fine".
+  // firewalld's IPv6 reverse path filter (`fib saddr . mark . iif oif missing drop`): the
+  // client's packet before DNAT passes when the route back leaves by the uplink, is dropped
+  // when it does not, and may be blocked (never "fine") when the probe cannot say.
   RulesetProbe before = Forward6AfterDnat();
   before.hook = "prerouting";
   before.oifname.clear();
   before.daddr = "2001:db8:100::1";
   before.ct_status_dnat = false;
   before.fib_daddr_type = "local";
+  before.reverse_path_ok = true;
   auto rpf = One(firewalld, before, options);
+  EXPECT_EQ(rpf.verdict, ProbeVerdict::kPasses) << Describe(rpf);
+  before.reverse_path_ok = false;
+  rpf = One(firewalld, before, options);
+  ASSERT_EQ(rpf.verdict, ProbeVerdict::kBlocked) << Describe(rpf);
+  EXPECT_EQ(rpf.findings.front().chain, "filter_PREROUTING");
+  before.reverse_path_ok.reset();
+  rpf = One(firewalld, before, options);
   EXPECT_EQ(rpf.verdict, ProbeVerdict::kMayBlock) << Describe(rpf);
-  before.family = "ip";  // control: IPv4 has no such rule in firewalld
+  before.family = "ip";  // control: firewalld filters only IPv6 by reverse path
   before.saddr = "198.51.100.10";
   before.daddr = "198.51.100.1";
   EXPECT_EQ(One(firewalld, before, options).verdict, ProbeVerdict::kPasses);
