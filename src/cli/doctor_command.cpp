@@ -26,6 +26,8 @@ const char* KindName(TrafficProbe::Kind kind) {
       return "dhcp";
     case TrafficProbe::Kind::kDns:
       return "dns";
+    case TrafficProbe::Kind::kIcmpv6:
+      return "icmpv6";
   }
   return "";
 }

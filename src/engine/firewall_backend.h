@@ -49,6 +49,7 @@ struct TrafficProbe {
     kEgress,        // forward hook: a guest of a nat/routed network going out
     kDhcp,          // input: a guest's DHCP request
     kDns,           // input: a guest's DNS query to the gateway
+    kIcmpv6,        // input/output: neighbour discovery and router advertisements (IPv6)
   };
   Kind kind = Kind::kForward;
   std::string label;  // "forward tcp 198.51.100.1:2222 -> lxdev01 10.1.1.28:22 after DNAT"
@@ -56,12 +57,18 @@ struct TrafficProbe {
   std::string network;                 // the network it concerns (a forward's: the target's)
   std::string hook;                    // prerouting, input, forward
   std::string iifname, oifname;        // "" = none (or unknown where the hook has one)
-  std::optional<Ipv4Address> saddr, daddr;
-  std::string protocol = "tcp";  // tcp, udp
+  IpFamily family = IpFamily::kIpv4;
+  std::optional<Ipv4Address> saddr, daddr;    // IPv4 probes
+  std::optional<Ipv6Address> saddr6, daddr6;  // IPv6 probes
+  std::string protocol = "tcp";               // tcp, udp, icmpv6
+  std::optional<std::uint8_t> icmpv6_type;    // icmpv6: 133 router solicitation, ...
   std::optional<std::uint16_t> sport, dport;
-  std::string ct_state = "new";  // new, established
+  std::string ct_state = "new";  // new, established, untracked (neighbour discovery)
   std::optional<bool> dnat;      // the connection was DNATed (`ct status dnat`)
   std::string daddr_type;        // "local", "broadcast", "" = unknown
+  // The route back to the source leaves by iifname (`fib saddr . iif oif` exists: a reverse
+  // path filter passes it); nullopt = unknown. Set for IPv6 probes only.
+  std::optional<bool> reverse_path_ok;
 };
 
 // One rule (or chain policy) of some firewall that drops or rejects a probe's packet.

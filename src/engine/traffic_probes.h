@@ -19,14 +19,19 @@ struct HostRoutes {
   std::map<std::string, std::string> address_interface;  // "198.51.100.1" -> "eth0"
   std::string default_interface;                         // "" when there is no default route
   std::optional<Ipv4Address> default_address;            // an address on it
+  // IPv6: the addresses are in address_interface too ("2001:db8::1" -> "eth0").
+  std::string default_interface6;               // of the IPv6 default route; "" = none
+  std::optional<Ipv6Address> default_address6;  // a global address on it
 };
 
-// The host's addresses and default route (getifaddrs, /proc/net/route).
+// The host's addresses and default routes (getifaddrs, /proc/net/route, /proc/net/ipv6_route).
 HostRoutes ReadHostRoutes();
 
 // Pure. Forwards of stopped networks are not in `state`; forwards waiting for their VM are
 // left out. A port range is probed at its first port. Guests going out are probed only when
-// the host has a default route.
+// the host has a default route (of the family). Dual-stack networks and forwards on IPv6 get
+// the same probes in IPv6 (family kIpv6), after the IPv4 ones of the same forward/network,
+// plus DHCPv6 (udp 547) and ICMPv6 neighbour discovery / router advertisements.
 std::vector<TrafficProbe> BuildTrafficProbes(const DesiredState& state, const HostRoutes& routes);
 
 // "may block" or "blocked" (TrafficFinding::sure).

@@ -68,10 +68,13 @@ std::string Upper(std::string text) {
 }  // namespace
 
 std::vector<TrafficFinding> LegacyIptablesFindings(const std::string& save_text,
-                                                   const std::vector<TrafficProbe>& probes) {
+                                                   const std::vector<TrafficProbe>& probes,
+                                                   IpFamily family) {
   std::vector<TrafficFinding> findings;
   LegacyTables tables = ParseSave(save_text);
+  const std::string tool = family == IpFamily::kIpv6 ? "ip6tables-legacy" : "iptables-legacy";
   for (std::size_t i = 0; i < probes.size(); ++i) {
+    if (probes[i].family != family) continue;
     std::string hook = Upper(probes[i].hook);
     for (const auto& [table, chains] : tables) {
       if (table == "nat") continue;  // nat chains never drop
@@ -81,14 +84,16 @@ std::vector<TrafficFinding> LegacyIptablesFindings(const std::string& save_text,
       TrafficFinding finding;
       finding.probe = i;
       finding.sure = false;
-      finding.ruleset = "iptables-legacy " + table;
+      finding.ruleset = tool + " " + table;
       finding.chain = hook;
-      finding.reason = "legacy iptables rules are not analysed";
+      finding.reason = family == IpFamily::kIpv6 ? "legacy ip6tables rules are not analysed"
+                                                 : "legacy iptables rules are not analysed";
       finding.fix = fmt::format(
-          "check `iptables-legacy -t {} -S {}` and accept this traffic before it drops "
-          "(`iptables-legacy -t {} -I {} ... -j ACCEPT`), or move the rules to nftables "
-          "(iptables-nft)",
-          table, hook, table, hook);
+          "check `{} -t {} -S {}` and accept this traffic before it drops "
+          "(`{} -t {} -I {} ... -j ACCEPT`), or move the rules to nftables "
+          "({})",
+          tool, table, hook, tool, table, hook,
+          family == IpFamily::kIpv6 ? "ip6tables-nft" : "iptables-nft");
       auto dropping = std::find_if(chain.rules.begin(), chain.rules.end(),
                                    [](const std::string& rule) { return !Harmless(Target(rule)); });
       if (dropping != chain.rules.end()) {
@@ -104,8 +109,9 @@ std::vector<TrafficFinding> LegacyIptablesFindings(const std::string& save_text,
   return findings;
 }
 
-std::string ReadLegacyIptables() {
-  const char* save = "/usr/sbin/iptables-legacy-save";
+std::string ReadLegacyIptables(IpFamily family) {
+  const char* save = family == IpFamily::kIpv6 ? "/usr/sbin/ip6tables-legacy-save"
+                                               : "/usr/sbin/iptables-legacy-save";
   if (access(save, X_OK) != 0) return "";
   ProcessResult result = RunProgram({save});
   return result.exit_status == 0 ? result.output : "";

@@ -523,17 +523,24 @@ RulesetProbe ToRulesetProbe(const TrafficProbe& probe) {
   RulesetProbe out;
   out.label = probe.label;
   out.hook = probe.hook;
-  out.family = "ip";
+  out.family = probe.family == IpFamily::kIpv6 ? "ip6" : "ip";
   out.iifname = probe.iifname;
   out.oifname = probe.oifname;
-  if (probe.saddr) out.saddr = probe.saddr->ToString();
-  if (probe.daddr) out.daddr = probe.daddr->ToString();
+  if (probe.family == IpFamily::kIpv6) {
+    if (probe.saddr6) out.saddr = probe.saddr6->ToString();
+    if (probe.daddr6) out.daddr = probe.daddr6->ToString();
+  } else {
+    if (probe.saddr) out.saddr = probe.saddr->ToString();
+    if (probe.daddr) out.daddr = probe.daddr->ToString();
+  }
+  out.icmpv6_type = probe.icmpv6_type;
   out.protocol = probe.protocol;
   out.sport = probe.sport;
   out.dport = probe.dport;
   out.ct_state = probe.ct_state;
   out.ct_status_dnat = probe.dnat;
   if (!probe.daddr_type.empty()) out.fib_daddr_type = probe.daddr_type;
+  out.reverse_path_ok = probe.reverse_path_ok;
   return out;
 }
 
@@ -586,6 +593,9 @@ std::vector<TrafficFinding> NftablesBackend::Diagnose(const std::vector<TrafficP
       }
   }
   for (auto& finding : LegacyIptablesFindings(ReadLegacyIptables(), probes))
+    findings.push_back(std::move(finding));
+  for (auto& finding :
+       LegacyIptablesFindings(ReadLegacyIptables(IpFamily::kIpv6), probes, IpFamily::kIpv6))
     findings.push_back(std::move(finding));
   std::stable_sort(
       findings.begin(), findings.end(),

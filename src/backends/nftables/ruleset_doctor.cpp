@@ -1,8 +1,10 @@
 #include "backends/nftables/ruleset_doctor.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -65,6 +67,39 @@ std::optional<uint32_t> ParseIpv4(std::string_view text) {
   }
   if (parts != 4) return std::nullopt;
   return value;
+}
+
+// An IPv6 address in any RFC 4291 form, as 16 bytes (network order).
+std::optional<std::array<uint8_t, 16>> ParseIpv6(std::string_view text) {
+  std::array<uint8_t, 16> bytes{};
+  std::string copy(text);
+  if (inet_pton(AF_INET6, copy.c_str(), bytes.data()) != 1) return std::nullopt;
+  return bytes;
+}
+
+// Do the first `length` bits of a and b agree?
+bool SamePrefix6(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b, int length) {
+  for (int bit = 0; bit < length; bit += 8) {
+    int bits = std::min(8, length - bit);
+    uint8_t mask = static_cast<uint8_t>(0xff00u >> bits);
+    if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) return false;
+  }
+  return true;
+}
+
+// ICMPv6 type names as nft prints them.
+std::optional<uint64_t> Icmpv6TypeNumber(std::string_view name) {
+  static const std::map<std::string, uint64_t, std::less<>> kTypes = {
+      {"destination-unreachable", 1},  {"packet-too-big", 2},         {"time-exceeded", 3},
+      {"parameter-problem", 4},        {"echo-request", 128},         {"echo-reply", 129},
+      {"mld-listener-query", 130},     {"mld-listener-report", 131},  {"mld-listener-done", 132},
+      {"mld-listener-reduction", 132}, {"nd-router-solicit", 133},    {"nd-router-advert", 134},
+      {"nd-neighbor-solicit", 135},    {"nd-neighbor-advert", 136},   {"nd-redirect", 137},
+      {"router-renumbering", 138},     {"ind-neighbor-solicit", 141}, {"ind-neighbor-advert", 142},
+      {"mld2-listener-report", 143}};
+  auto it = kTypes.find(name);
+  if (it == kTypes.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<uint64_t> ParseNumber(std::string_view text) {
@@ -493,13 +528,15 @@ struct Field {
     kIface,
     kNumber,
     kAddr4,
+    kAddr6,
     kSymbol,
     kCtState,
     kCtStatus
   } kind = kUnknown;
   std::string text;
   uint64_t number = 0;
-  std::vector<Field> parts;  // concatenations
+  std::array<uint8_t, 16> addr6{};  // kAddr6
+  std::vector<Field> parts;         // concatenations
   bool concat = false;
   std::string why;  // for kUnknown
 };
@@ -601,8 +638,15 @@ Field Evaluator::FieldOf(const json& left) {
       if ((proto == "ip") != ip4) return Absent();  // the other family never matches
       if (field == "saddr" || field == "daddr") {
         const auto& addr = field == "saddr" ? probe_.saddr : probe_.daddr;
-        if (!ip4) return Unknown(proto + " " + field + " (IPv6 addresses are not evaluated)");
         if (!addr) return Unknown(proto + " " + field + " (the probe has no " + field + ")");
+        if (!ip4) {
+          auto value = ParseIpv6(*addr);
+          if (!value) return Unknown(proto + " " + field + " (the probe's address is not IPv6)");
+          Field f;
+          f.kind = Field::kAddr6;
+          f.addr6 = *value;
+          return f;
+        }
         auto value = ParseIpv4(*addr);
         if (!value) return Unknown(proto + " " + field + " (the probe's address is not IPv4)");
         Field f;
@@ -641,6 +685,13 @@ Field Evaluator::FieldOf(const json& left) {
       if (probe_.protocol != want && !(want == "icmpv6" && probe_.protocol == "ipv6-icmp")) {
         return Absent();
       }
+      if (want == "icmpv6" && field == "type" && probe_.icmpv6_type) {
+        Field f;
+        f.kind = Field::kNumber;
+        f.number = *probe_.icmpv6_type;
+        f.text = "icmpv6 type";
+        return f;
+      }
       return Unknown(proto + " " + field);
     }
     return Unknown(proto + " " + field);
@@ -673,6 +724,15 @@ Field Evaluator::FieldOf(const json& left) {
       Field f;
       f.kind = Field::kSymbol;
       f.text = *probe_.fib_daddr_type;
+      return f;
+    }
+    // A reverse path filter: `fib saddr [. mark] . iif oif missing drop` (firewalld's IPv6).
+    if (body.value("result", "") == "oif" && probe_.reverse_path_ok &&
+        (flags == json::array({"saddr", "iif"}) ||
+         flags == json::array({"saddr", "mark", "iif"}))) {
+      Field f;
+      f.kind = Field::kSymbol;
+      f.text = *probe_.reverse_path_ok ? "exists" : "missing";
       return f;
     }
     return Unknown(RenderLeft(left));
@@ -734,8 +794,9 @@ Tri Evaluator::CompareOne(const Field& field, const json& right, std::string& wh
         if (v.is_number_unsigned()) return v.get<uint64_t>();
         if (v.is_number_integer() && v.get<int64_t>() >= 0) return v.get<int64_t>();
         if (v.is_string()) {
-          return field.text == "l4proto" ? ProtocolNumber(v.get<std::string>())
-                                         : ParseNumber(v.get<std::string>());
+          if (field.text == "l4proto") return ProtocolNumber(v.get<std::string>());
+          if (field.text == "icmpv6 type") return Icmpv6TypeNumber(v.get<std::string>());
+          return ParseNumber(v.get<std::string>());
         }
         return std::nullopt;
       };
@@ -775,8 +836,35 @@ Tri Evaluator::CompareOne(const Field& field, const json& right, std::string& wh
       }
       return unknown("an address match " + right.dump());
     }
+    case Field::kAddr6: {
+      if (right.is_string()) {
+        auto a = ParseIpv6(right.get<std::string>());
+        if (!a) return unknown("an address " + right.dump());
+        return FromBool(*a == field.addr6);
+      }
+      if (right.is_object() && right.contains("prefix")) {
+        const json& p = right["prefix"];
+        auto a = p.contains("addr") && p["addr"].is_string()
+                     ? ParseIpv6(p["addr"].get<std::string>())
+                     : std::nullopt;
+        int len = p.value("len", -1);
+        if (!a || len < 0 || len > 128) return unknown("a prefix " + right.dump());
+        return FromBool(SamePrefix6(field.addr6, *a, len));
+      }
+      if (right.is_object() && right.contains("range") && right["range"].is_array() &&
+          right["range"].size() == 2 && right["range"][0].is_string() &&
+          right["range"][1].is_string()) {
+        auto lo = ParseIpv6(right["range"][0].get<std::string>());
+        auto hi = ParseIpv6(right["range"][1].get<std::string>());
+        if (!lo || !hi) return unknown("a range " + right.dump());
+        return FromBool(*lo <= field.addr6 && field.addr6 <= *hi);
+      }
+      return unknown("an address match " + right.dump());
+    }
     case Field::kSymbol:
       if (right.is_string()) return FromBool(right.get<std::string>() == field.text);
+      if (right.is_boolean() && (field.text == "exists" || field.text == "missing"))
+        return FromBool(right.get<bool>() == (field.text == "exists"));
       if (right.is_number()) {
         // nfproto as a number: 2 = ipv4, 10 = ipv6
         if (field.text == "ipv4") return FromBool(right.get<int>() == 2);
@@ -1220,9 +1308,12 @@ std::string ProbeMatchesNft(const RulesetProbe& p) {
   std::vector<std::string> parts;
   if (!p.iifname.empty()) parts.push_back(fmt::format("iifname \"{}\"", p.iifname));
   if (!p.oifname.empty()) parts.push_back(fmt::format("oifname \"{}\"", p.oifname));
-  if (p.daddr) parts.push_back(fmt::format("ip daddr {}", *p.daddr));
+  if (p.daddr)
+    parts.push_back(fmt::format("{} daddr {}", p.family == "ip6" ? "ip6" : "ip", *p.daddr));
   if (p.dport && (p.protocol == "tcp" || p.protocol == "udp")) {
     parts.push_back(fmt::format("{} dport {}", p.protocol, *p.dport));
+  } else if (p.protocol == "icmpv6" && p.icmpv6_type) {
+    parts.push_back(fmt::format("icmpv6 type {}", *p.icmpv6_type));
   } else if (!p.protocol.empty()) {
     parts.push_back(fmt::format("meta l4proto {}", p.protocol));
   }
@@ -1240,6 +1331,8 @@ std::string ProbeMatchesIptables(const RulesetProbe& p) {
   if (!p.protocol.empty()) parts.push_back("-p " + p.protocol);
   if (p.dport && (p.protocol == "tcp" || p.protocol == "udp")) {
     parts.push_back(fmt::format("--dport {}", *p.dport));
+  } else if (p.protocol == "icmpv6" && p.icmpv6_type) {
+    parts.push_back(fmt::format("--icmpv6-type {}", *p.icmpv6_type));
   }
   if (p.ct_status_dnat && *p.ct_status_dnat) parts.push_back("-m conntrack --ctstate DNAT");
   std::string out;
@@ -1269,8 +1362,8 @@ std::string SuggestFix(const Ruleset& rs, const RulesetProbe& p, const Chain& ba
       fix = fmt::format(
           "firewalld: put {} into a zone of its own (as libvirt's `libvirt` zone) that allows "
           "this service, e.g. `firewall-cmd --zone=Z --add-interface={}` and "
-          "`firewall-cmd --zone=Z --add-service=dhcp|dns` (runtime and --permanent)",
-          iface, iface);
+          "`firewall-cmd --zone=Z --add-service={}` (runtime and --permanent)",
+          iface, iface, p.family == "ip6" ? "dhcpv6|dns" : "dhcp|dns");
     } else {
       fix = fmt::format(
           "firewalld: put {} into a zone (or a policy) that forwards this traffic, e.g. "

@@ -11,7 +11,7 @@
 // of type nat sees only the first packet of a connection (ct state new).
 //
 // It never says "fine" when it is unsure: a match it cannot evaluate (fib, meta mark, limit,
-// iptables' xt matches, IPv6 addresses, ...) is followed both ways. A base chain where every
+// iptables' xt matches, ...) is followed both ways. A base chain where every
 // way ends in a drop/reject is "blocked"; one where some way does is "may block".
 #pragma once
 
@@ -28,17 +28,23 @@ namespace virtnat {
 struct RulesetProbe {
   std::string label;  // e.g. "forward tcp 198.51.100.1:2222 -> lxdev01 10.1.1.28:22 after DNAT"
   std::string hook;   // prerouting, input, forward, output, postrouting
-  std::string family = "ip";         // ip (IPv4); ip6 probes match only the non-address parts
+  std::string family = "ip";         // ip (IPv4) or ip6 (IPv6): a table of the other family
+                                     // never sees it, nor does an ip/ip6 match of the other
+                                     // family
   std::string iifname;               // input interface ("" on output/postrouting of local packets)
   std::string oifname;               // output interface ("" on prerouting/input)
-  std::optional<std::string> saddr;  // dotted IPv4 address
+  std::optional<std::string> saddr;  // dotted IPv4 address, or an IPv6 one for family ip6
   std::optional<std::string> daddr;  // after DNAT on forward/input/output/postrouting
-  std::string protocol = "tcp";      // tcp, udp (icmp: ports unknown)
+  std::string protocol = "tcp";      // tcp, udp, icmpv6 (icmp: ports unknown)
+  std::optional<uint8_t> icmpv6_type;  // for icmpv6: 133 nd-router-solicit, 134 ..., 136
   std::optional<uint16_t> sport;
   std::optional<uint16_t> dport;
   std::string ct_state = "new";               // new, established, related, invalid, untracked
   std::optional<bool> ct_status_dnat;         // `ct status dnat` (true for a forward after DNAT)
   std::optional<std::string> fib_daddr_type;  // `fib daddr type`: local, unicast, broadcast, ...
+  // `fib saddr . iif oif` (with or without `. mark`: virtnat assumes no routing by mark):
+  // whether the route back to the source leaves by iifname, as reverse path filters ask.
+  std::optional<bool> reverse_path_ok;
 };
 
 enum class ProbeVerdict {
