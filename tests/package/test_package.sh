@@ -174,7 +174,7 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
 
 # --- the package as built -----------------------------------------------------------------
 depends=$(dpkg-deb -f "$DEB" Depends)
-for dep in libvirt0 libnftables1 libnetfilter-conntrack3 libnl-route-3-200 libtomlplusplus3 \
+for dep in libvirt0 libnftables1 libnftnl11 libmnl0 libnl-route-3-200 libtomlplusplus3 \
   libpugixml1v5 libfmt9 dnsmasq-base iptables nftables; do
   if grep -qE "(^|, )$dep( |,|$)" <<<"$depends"; then pass "Depends: $dep"; else fail "Depends: $dep" "$depends"; fi
 done
