@@ -174,7 +174,7 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
 
 # --- the package as built -----------------------------------------------------------------
 depends=$(dpkg-deb -f "$DEB" Depends)
-for dep in libvirt0 libnftables1 libnetfilter-conntrack3 libnl-route-3-200 libtomlplusplus3 \
+for dep in libvirt0 libnftables1 libnftnl11 libmnl0 libnl-route-3-200 libtomlplusplus3 \
   libpugixml1v5 libfmt9 dnsmasq-base iptables nftables; do
   if grep -qE "(^|, )$dep( |,|$)" <<<"$depends"; then pass "Depends: $dep"; else fail "Depends: $dep" "$depends"; fi
 done
@@ -342,6 +342,82 @@ check_same "upgrade left the kernel's table as it was" "$MNT/files/table-before-
 check "upgrade kept the hooks" test -f "$R$HOOKS/qemu.d/virtnat" -a -f "$R$HOOKS/network.d/virtnat"
 
 # --- 5. Uninstall: apt remove, then apt purge --------------------------------------------
+# What virtnat adds to its neighbours (README "Living with other firewalls"), beside rules and
+# a zone of the admin's own: the purge removes the first and keeps the second.
+# Docker: DOCKER-USER as dockerd makes it (FORWARD jumps there, policy DROP), in iptables and
+# ip6tables; `virtnat apply` puts its accept rules on top in iptables (the network is
+# IPv4-only), the same shapes go into ip6tables by hand (a dual-stack network's). The
+# admin's rules: an accept for another bridge, and a rule that carries the comment "virtnat"
+# but is none of virtnat's shapes.
+for tool in iptables ip6tables; do
+  in_root $tool -w -N DOCKER-USER
+  in_root $tool -w -A DOCKER-USER -j RETURN
+  in_root $tool -w -A FORWARD -j DOCKER-USER
+  in_root $tool -w -P FORWARD DROP
+done
+in_root iptables -w -A DOCKER-USER -i br-admin -j ACCEPT
+in_root ip6tables -w -A DOCKER-USER -i br-admin -j ACCEPT
+# ufw, enabled in the test's network namespace (its sysctl file emptied: none is written),
+# with rules of the admin's: one with another comment, one without, and one with the comment
+# "virtnat" in a shape virtnat never adds. Its files are restored afterwards.
+mkdir -p "$MNT/files/ufw-before"
+cp -a "$R/etc/ufw" "$MNT/files/ufw-before/ufw"
+cp -a "$R/etc/default/ufw" "$MNT/files/ufw-before/default-ufw"
+sed -i 's|^IPT_SYSCTL=.*|IPT_SYSCTL=/dev/null|' "$R/etc/default/ufw"
+check "ufw enable (test namespace)" in_root ufw --force enable
+in_root ufw allow in on eth9 to any port 22 proto tcp comment admin >/dev/null
+in_root ufw route allow in on br-admin >/dev/null
+in_root ufw allow 8080/tcp comment virtnat >/dev/null
+check "virtnat apply with Docker's chains and ufw there" in_root virtnat apply
+ours_in_docker_user() {  # TOOL: virtnat's rules in DOCKER-USER, exactly as virtnat inserts them
+  in_root "$1" -w -S DOCKER-USER | grep -E -- '^-A DOCKER-USER -[io] [^ ]+ -m comment --comment "?virtnat"? -j ACCEPT$'
+}
+check "apply put virtnat's rules on top of DOCKER-USER" ours_in_docker_user iptables
+BRIDGE=$(ours_in_docker_user iptables | head -n 1 | cut -d' ' -f4)
+for direction in -o -i; do
+  in_root ip6tables -w -I DOCKER-USER 1 "$direction" "$BRIDGE" -m comment --comment virtnat -j ACCEPT
+done
+check "virtnat's rules in ip6tables' DOCKER-USER" ours_in_docker_user ip6tables
+# After apply: apply itself takes every rule with comment "virtnat" in DOCKER-USER for its own.
+in_root iptables -w -A DOCKER-USER -s 192.0.2.0/24 -m comment --comment virtnat -j DROP
+in_root ip6tables -w -A DOCKER-USER -s 2001:db8::/32 -m comment --comment virtnat -j DROP
+virtnat_ufw_tuples() {  # the tuples of ufw's user rules with comment virtnat
+  sed -n 's/^### tuple ### \(.*\) comment=766972746e6174$/\1/p' "$R/etc/ufw/user.rules" "$R/etc/ufw/user6.rules"
+}
+check "apply added virtnat's ufw rules for $BRIDGE" bash -c "grep -q 'comment=766972746e6174' '$R/etc/ufw/user.rules' &&
+  chroot '$R' iptables -w -S ufw-user-forward | grep -q -- '-i $BRIDGE -j ACCEPT'"
+# firewalld, not running: the zone file virtnat's zone has after `firewall-cmd --permanent
+# --zone=virtnat --add-interface=BRIDGE` (and the .old copy firewalld keeps of the file it
+# rewrote), beside a zone of the admin's.
+ZONES=/etc/firewalld/zones
+mkdir -p "$R$ZONES"
+cat >"$R$ZONES/virtnat.xml" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<zone target="ACCEPT">
+  <short>virtnat</short>
+  <description>virtnat's bridges (added and removed by virtnat). Guests reach the host's DHCP, DHCPv6, DNS and ICMP, nothing else of the host. Forwarded traffic is accepted here: virtnat's own nftables table filters it by each network's mode.</description>
+  <service name="dhcp"/>
+  <service name="dhcpv6"/>
+  <service name="dns"/>
+  <protocol value="icmp"/>
+  <protocol value="ipv6-icmp"/>
+  <rule priority="32767">
+    <reject/>
+  </rule>
+  <interface name="$BRIDGE"/>
+</zone>
+EOF
+grep -v '<interface ' "$R$ZONES/virtnat.xml" >"$R$ZONES/virtnat.xml.old"
+cat >"$R$ZONES/admin.xml" <<'EOF'
+<?xml version="1.0" encoding="utf-8"?>
+<zone>
+  <short>admin</short>
+  <interface name="br-admin"/>
+</zone>
+EOF
+check "virtnat's firewalld zone file and its .old copy in place" \
+  test -f "$R$ZONES/virtnat.xml" -a -f "$R$ZONES/virtnat.xml.old"
+
 # As `systemctl enable virtnat` would have done.
 in_root mkdir -p /etc/systemd/system/multi-user.target.wants
 in_root ln -s /usr/lib/systemd/system/virtnat.service /etc/systemd/system/multi-user.target.wants/virtnat.service
@@ -396,6 +472,30 @@ check_not "purge: the shim rule in ip6tables' LIBVIRT_FWI deleted" \
   bash -c "chroot '$R' ip6tables -w -S LIBVIRT_FWI | grep -q virtnat-shim"
 check "purge: libvirt's own ip6tables rule stays" \
   bash -c "chroot '$R' ip6tables -w -S LIBVIRT_FWI | grep -q REJECT"
+for tool in iptables ip6tables; do
+  check_not "purge: virtnat's rules in $tool's DOCKER-USER deleted" ours_in_docker_user $tool
+  check "purge: the admin's accept in $tool's DOCKER-USER stays" \
+    bash -c "chroot '$R' $tool -w -S DOCKER-USER | grep -qx -- '-A DOCKER-USER -i br-admin -j ACCEPT'"
+  check "purge: the admin's rule with comment virtnat in $tool's DOCKER-USER stays" \
+    bash -c "chroot '$R' $tool -w -S DOCKER-USER | grep -q -- '-m comment --comment \"\\?virtnat\"\\? -j DROP'"
+  check "purge: Docker's RETURN in $tool's DOCKER-USER stays" \
+    bash -c "chroot '$R' $tool -w -S DOCKER-USER | grep -qx -- '-A DOCKER-USER -j RETURN'"
+  check_eq "purge: $tool's FORWARD policy is still Docker's DROP" "-P FORWARD DROP" \
+    "$(in_root $tool -w -S FORWARD | head -n 1)"
+done
+check_eq "purge: of the ufw rules with comment virtnat, only the admin's (not virtnat's shape) stays" \
+  "allow tcp 8080 0.0.0.0/0 any 0.0.0.0/0 in
+allow tcp 8080 ::/0 any ::/0 in" "$(virtnat_ufw_tuples)"
+check_not "purge: ufw's chains have no rule for $BRIDGE" \
+  bash -c "chroot '$R' iptables -w -S | grep -E -- '^-A ufw-user-.* -[io] $BRIDGE '"
+check "purge: the admin's ufw rules stay (files and kernel)" bash -c "
+  grep -q 'in_eth9 comment=61646d696e' '$R/etc/ufw/user.rules' &&
+  grep -q 'route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_br-admin\$' '$R/etc/ufw/user.rules' &&
+  chroot '$R' iptables -w -S ufw-user-forward | grep -q -- '-i br-admin -j ACCEPT' &&
+  chroot '$R' iptables -w -S ufw-user-input | grep -q -- '-i eth9 -p tcp -m tcp --dport 22 -j ACCEPT'"
+check_not "purge: virtnat's firewalld zone file deleted (firewalld not running)" test -e "$R$ZONES/virtnat.xml"
+check_not "purge: and firewalld's .old copy of it" test -e "$R$ZONES/virtnat.xml.old"
+check "purge: the admin's firewalld zone stays" grep -q br-admin "$R$ZONES/admin.xml"
 check_eq "purge: dpkg forgot virtnat" "" \
   "$(in_root dpkg-query -W -f='${Status}' virtnat 2>/dev/null | grep installed)"
 for path in /etc/virtnat /run/virtnat /var/lib/virtnat \
@@ -410,6 +510,13 @@ done <"$MNT/files/package-files"
 check_eq "purge: every path of dpkg -L virtnat is gone ($(wc -l <"$MNT/files/package-files"))" "" "${left[*]}"
 virtnat_paths >"$MNT/files/paths-after"
 check_same "purge: no path named *virtnat* is left" "$MNT/files/paths-before" "$MNT/files/paths-after"
+# The neighbours' state of the test: ufw off and its files as they were, the admin's zone gone
+# (the chains go with the tables below).
+in_root ufw disable >/dev/null
+rm -rf "$R/etc/ufw" && cp -a "$MNT/files/ufw-before/ufw" "$R/etc/ufw"
+cp -a "$MNT/files/ufw-before/default-ufw" "$R/etc/default/ufw"
+check "ufw's files restored" bash -c "diff -r /etc/ufw '$R/etc/ufw' && diff /etc/default/ufw '$R/etc/default/ufw'"
+rm -f "$R$ZONES/admin.xml"
 nft delete table ip libvirt_network
 nft delete table ip6 libvirt_network
 in_root iptables -w -F LIBVIRT_FWI && in_root iptables -w -X LIBVIRT_FWI && nft delete table ip filter
@@ -423,7 +530,22 @@ check "again: virtnat init --force, apply, hook install" in_root bash -c "
 # network.d/virtnat as a source install at /usr/local would have written it: not the
 # package's to delete.
 sed -i '1s|^#!/usr/sbin/|#!/usr/local/sbin/|' "$R$HOOKS/network.d/virtnat"
+# A firewalld zone of the admin's that happens to be named virtnat: not virtnat's (it lacks
+# the description virtnat gives its zone), so the purge keeps it.
+mkdir -p "$R$ZONES"
+cat >"$R$ZONES/virtnat.xml" <<'EOF'
+<?xml version="1.0" encoding="utf-8"?>
+<zone>
+  <short>virtnat</short>
+  <description>The admin's own zone.</description>
+  <interface name="br-admin"/>
+</zone>
+EOF
 check "apt purge virtnat (installed)" in_root "${APT[@]}" purge virtnat
+check "purge: a firewalld zone named virtnat that virtnat did not write stays" \
+  grep -q "The admin's own zone" "$R$ZONES/virtnat.xml"
+rm -f "$R$ZONES/virtnat.xml"
+rmdir "$R$ZONES"
 check_not "purge: table inet virtnat deleted" nft list table inet virtnat
 check_not "purge: the package's hook qemu.d/virtnat deleted" test -e "$R$HOOKS/qemu.d/virtnat"
 check "purge: a hook that runs another virtnat binary stays" test -e "$R$HOOKS/network.d/virtnat"
@@ -433,11 +555,13 @@ check_same "purge: no path named *virtnat* is left" "$MNT/files/paths-before" "$
 nft -s list ruleset >"$MNT/files/ruleset-end" 2>&1
 check_same "the ruleset is as before the install" "$MNT/files/ruleset-before" "$MNT/files/ruleset-end"
 
-# Files the whole test left in the root, besides dpkg's and apt's records, logs and caches
-# and the build folder (make install runs the build): none.
+# Files the whole test left in the root, besides dpkg's and apt's records, logs and caches,
+# the build folder (make install runs the build) and ufw's files (restored, and checked
+# to be as before): none.
 leftovers=$(cd "$MNT/upper" && find . -type f \
   -not -path './var/lib/dpkg/*' -not -path './var/lib/apt/*' -not -path './var/log/*' \
   -not -path './var/cache/*' -not -path './tmp/*' -not -path "./${REPO_DIR#/}/*" \
+  -not -path './etc/ufw/*' -not -path './etc/default/ufw' \
   -not -path "./${BUILD_DIR#/}/*" -not -path './root/*' | sed 's|^\.||' | sort)
 check_eq "no other file changed in the root" "" "$leftovers"
 
