@@ -66,7 +66,7 @@ format:
 	find src tests tools bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-deb13
 
 # Benchmarks (bench/README.md): a Release build of virtnat in build-release, the bench tools
 # in build-bench, then bench/run.sh prints markdown tables and writes bench/results.md and
@@ -85,11 +85,25 @@ PREFIX ?= /usr/local
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)" --strip
 
-# The Debian package: $(BUILD)/virtnat_VERSION_ARCH.deb (CPack, packaging/CMakeLists.txt).
-deb: build
+# The Debian packages (CPack, packaging/CMakeLists.txt), one per release, each depending on
+# its release's libraries: $(BUILD)/virtnat_VERSION_deb12_ARCH.deb built here, and
+# $(BUILD)-deb13/virtnat_VERSION_deb13_ARCH.deb built in a cached Debian 13 chroot from a
+# copy of this working tree (scripts/debian-chroot; the chroot is made once, ~5 minutes).
+deb: deb12 deb13
+	@ls -l $(BUILD)/virtnat_*_deb12_*.deb $(BUILD)-deb13/virtnat_*_deb13_*.deb
+deb12: build
 	cd $(BUILD) && cpack -G DEB
+deb13:
+	JOBS=$(JOBS) WERROR=$(WERROR) bash scripts/debian-chroot deb . $(BUILD)-deb13
 
-# Builds the .deb, installs it on this machine, follows packaging/README-install.md step by
-# step and purges it (as root; refuses to run where virtnat is installed).
+# Installs each .deb on its release (Debian 12: a copy-on-write copy of this machine;
+# Debian 13: of a cached trixie chroot with the package's dependencies), follows
+# packaging/README-install.md step by step and purges it (as root).
 package-test: deps deb
-	bash tests/package/test_package.sh $(BUILD)
+	bash tests/package/test_releases.sh $(BUILD) $(BUILD)-deb13
+
+# The packagers' builds with -Werror off: Release, and Debian's dpkg-buildflags with build type
+# None, in /tmp/virtnat-check-builds (not in make test: two builds of the whole tree;
+# CHECK_BUILDS_ARGS=--trixie adds both in the Debian 13 chroot, GCC 14).
+check-builds:
+	JOBS=$(JOBS) bash scripts/check-builds $(CHECK_BUILDS_ARGS)

@@ -2,13 +2,16 @@
 # The Debian package and `make install`, end to end, following packaging/README-install.md
 # ("Install on a KVM host") step by step:
 #
-#   tests/package/test_package.sh [BUILD_DIR | virtnat_VERSION_ARCH.deb]    (as root)
+#   tests/package/test_package.sh [--root DIR] [BUILD_DIR | virtnat_VERSION_debN_ARCH.deb]  (as root)
 #
-# With BUILD_DIR (default build/) it takes the newest BUILD_DIR/virtnat_*.deb (`make deb`
-# makes it) and also tests `make install` from that build.
+# With BUILD_DIR (default build/) it takes the newest BUILD_DIR/virtnat_*_debN_*.deb (`make
+# deb` makes it; N the Debian release of the root) and also tests `make install` from that
+# build.
 #
 # Where: a fresh root that is a copy-on-write copy of this machine (an overlay mount whose
-# lower layer is / and whose upper layer is a tmpfs), entered with chroot, in a private mount
+# lower layer is / and whose upper layer is a tmpfs), or with --root of the Debian system in
+# DIR (the Debian 13 chroot of `scripts/debian-chroot run-root DEB`, which holds the packages
+# the .deb depends on), entered with chroot, in a private mount
 # namespace and a network namespace of its own. The package is installed there with apt and
 # dpkg, its scripts run there, nftables and iptables act on that network namespace only, and
 # everything is gone when the test ends: this machine's files, firewall, libvirt and services
@@ -89,26 +92,36 @@ abort() {  # a step the rest depends on failed
 }
 
 # --- arguments ---------------------------------------------------------------------------
+ARGS=("$@")
+LOWER=/  # the system the test root is a copy-on-write copy of
+if [ "${1:-}" == "--root" ] && [ $# -ge 2 ]; then
+  LOWER=$(cd "$2" && pwd) || exit 2
+  shift 2
+fi
+# The Debian release of that system: the package built for it, and the names of its libraries.
+# shellcheck source=/dev/null
+RELEASE=$(. "$LOWER/etc/os-release" && echo "${VERSION_ID%%.*}")
 ARG=${1:-$REPO_DIR/build}
 BUILD_DIR=""
 if [ -f "$ARG" ]; then
   DEB=$(cd "$(dirname "$ARG")" && pwd)/$(basename "$ARG")
 elif [ -d "$ARG" ]; then
   BUILD_DIR=$(cd "$ARG" && pwd)
-  DEB=$(find "$BUILD_DIR" -maxdepth 1 -name 'virtnat_*.deb' -printf '%T@ %p\n' | sort -rn |
-    head -n 1 | cut -d' ' -f2-)
+  newest_deb() { find "$BUILD_DIR" -maxdepth 1 -name "$1" -printf '%T@ %p\n' | sort -rn | head -n 1 | cut -d' ' -f2-; }
+  DEB=$(newest_deb "virtnat_*_deb${RELEASE}_*.deb")
+  [ -n "$DEB" ] || DEB=$(newest_deb 'virtnat_*.deb')
   [ -n "$DEB" ] || abort "a .deb in $BUILD_DIR" "run \`make deb\` first (make package-test does)"
 else
-  echo "usage: $0 [BUILD_DIR | virtnat_VERSION_ARCH.deb]" >&2
+  echo "usage: $0 [--root DIR] [BUILD_DIR | virtnat_VERSION_debN_ARCH.deb]" >&2
   exit 2
 fi
 
 # --- outer part: enter a private mount namespace and a network namespace -----------------
 if [ -z "${VIRTNAT_PKGTEST_MNT:-}" ]; then
-  note "package: $DEB"
+  note "package: $DEB, installed in a copy of $LOWER (Debian $RELEASE)"
   mnt=$(mktemp -d /tmp/virtnat-pkgtest.XXXXXX)
   VIRTNAT_PKGTEST_MNT=$mnt unshare --mount --propagation private --net \
-    bash "${BASH_SOURCE[0]}" "$@"
+    bash "${BASH_SOURCE[0]}" "${ARGS[@]}"
   rc=$?
   rmdir "$mnt" 2>/dev/null  # only the empty mount point is left on this machine
   exit $rc
@@ -119,8 +132,8 @@ MNT=$VIRTNAT_PKGTEST_MNT
 R=$MNT/root  # the root the package is installed in
 mount -t tmpfs -o mode=0700 virtnat-pkgtest "$MNT" || abort "tmpfs on $MNT"
 mkdir -p "$MNT"/{upper,work,root,files}
-mount -t overlay virtnat-pkgtest -o "lowerdir=/,upperdir=$MNT/upper,workdir=$MNT/work" "$R" ||
-  abort "overlay root (lowerdir=/) on $R"
+mount -t overlay virtnat-pkgtest -o "lowerdir=$LOWER,upperdir=$MNT/upper,workdir=$MNT/work" "$R" ||
+  abort "overlay root (lowerdir=$LOWER) on $R"
 mount -t proc proc "$R/proc"
 mount --rbind /dev "$R/dev"
 mount -t sysfs sysfs "$R/sys" 2>/dev/null || true
@@ -154,9 +167,10 @@ if in_root dpkg-query -W -f='${Status}' virtnat 2>/dev/null | grep -q "installed
   note "this machine has the virtnat package: purged in the test root"
   in_root dpkg --purge virtnat >/dev/null 2>&1
 fi
-# Every path named *virtnat* in the system folders of the root (not /work, /tmp, /root).
+# Every path named *virtnat* in the system folders of the root (not /work, /tmp, /root), not
+# what is inside one (/var/cache/virtnat-lab holds the trixie chroots).
 virtnat_paths() {
-  in_root find /etc /usr /var /opt /srv /run -iname '*virtnat*' -print 2>/dev/null | sort
+  in_root find /etc /usr /var /opt /srv /run -iname '*virtnat*' -print -prune 2>/dev/null | sort
 }
 traces=$(virtnat_paths)
 if [ -n "$traces" ]; then
@@ -165,7 +179,7 @@ if [ -n "$traces" ]; then
   in_root rm -rf $traces
 fi
 virtnat_paths >"$MNT/files/paths-before"
-check_eq "the test root has no virtnat" "" "$(cat "$MNT/files/paths-before")"
+check_eq "the test root (Debian $RELEASE) has no virtnat" "" "$(cat "$MNT/files/paths-before")"
 nft -s list ruleset >"$MNT/files/ruleset-before" 2>&1
 
 cp "$DEB" "$R/tmp/" || abort "copy the package into the root"
@@ -174,8 +188,13 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
 
 # --- the package as built -----------------------------------------------------------------
 depends=$(dpkg-deb -f "$DEB" Depends)
-for dep in libvirt0 libnftables1 libnftnl11 libmnl0 libnl-route-3-200 libtomlplusplus3 \
-  libpugixml1v5 libfmt9 dnsmasq-base iptables nftables; do
+case $RELEASE in  # dpkg-shlibdeps' names on each release
+  12) release_libs="libtomlplusplus3 libfmt9" ;;
+  13) release_libs="libtomlplusplus3t64 libfmt10" ;;
+  *) release_libs="" ;;
+esac
+for dep in libvirt0 libnftables1 libnftnl11 libmnl0 libnl-route-3-200 libpugixml1v5 \
+  $release_libs dnsmasq-base iptables nftables; do
   if grep -qE "(^|, )$dep( |,|$)" <<<"$depends"; then pass "Depends: $dep"; else fail "Depends: $dep" "$depends"; fi
 done
 check_eq "conffiles: /etc/virtnat/virtnat.toml" "/etc/virtnat/virtnat.toml" \
@@ -192,8 +211,8 @@ for script in postinst prerm postrm; do
   check "$script is valid sh" sh -n "$MNT/files/control/$script"
 done
 
-# --- 1. Install from source: make install ------------------------------------------------
-if [ -n "$BUILD_DIR" ]; then
+# --- 1. Install from source: make install (of this machine's build, in a copy of it) -----
+if [ -n "$BUILD_DIR" ] && [ "$LOWER" == / ]; then
   make_install() { in_root make -C "$REPO_DIR" install BUILD="$BUILD_DIR" "$@"; }
   if check "make install PREFIX=/usr DESTDIR=/tmp/stage" make_install PREFIX=/usr DESTDIR=/tmp/stage; then
     for path in /usr/sbin/virtnat /usr/lib/systemd/system/virtnat.service \
@@ -324,6 +343,26 @@ check "virtnat forward list shows it" bash -c "chroot '$R' virtnat forward list 
 check "the kernel has the forward" bash -c "nft list table inet virtnat | grep -q 2222"
 check_eq "completion: forward remove offers it" "lxdev01:22" "$(complete_line "virtnat forward remove ")"
 check_eq "completion: and its public port" "2222" "$(complete_line "virtnat forward remove lxdev01:22 ")"
+
+# --- 3b. The hook, as libvirt runs it ---------------------------------------------------
+# With vm_lifecycle = "libvirt" a forward is open only while its VM runs. libvirt executes the
+# hook file, whose first line makes the kernel run /usr/sbin/virtnat-hook (the domain XML on
+# stdin; empty here, the VM is found by its name).
+check_eq "virtnat-hook alone prints its usage and exits 2" 2 "$(in_root virtnat-hook >/dev/null 2>&1; echo $?)"
+# shellcheck disable=SC2317  # vm_hook and dnat_has_2222 are called through check
+vm_hook() {  # OPERATION SUBOPERATION: the qemu hook for the VM lxdev01
+  in_root bash -c "'$HOOKS/qemu.d/virtnat' lxdev01 $1 $2 - </dev/null"
+}
+sed -i 's/^vm_lifecycle = .*/vm_lifecycle = "libvirt"/' "$R/etc/virtnat/virtnat.toml"
+check "vm_lifecycle = \"libvirt\": virtnat apply" in_root virtnat apply
+# shellcheck disable=SC2317
+dnat_has_2222() { nft list map inet virtnat fwd_dnat | grep -q ' 2222 : '; }
+check_not "the forward is closed while lxdev01 does not run (no fwd_dnat element)" dnat_has_2222
+check "hook qemu.d/virtnat lxdev01 start begin" vm_hook start begin
+check "the hook opened the forward" dnat_has_2222
+check "hook qemu.d/virtnat lxdev01 stopped end" vm_hook stopped end
+check_not "the hook closed the forward" dnat_has_2222
+check "hook qemu.d/virtnat lxdev01 start begin, again" vm_hook start begin
 
 # --- 4. Upgrade: the same package with a higher version -----------------------------------
 NEW_VERSION="$VERSION+pkgtest1"
