@@ -554,7 +554,7 @@ check_same "purge: no path named *virtnat* is left" "$MNT/files/paths-before" "$
 in_root ufw disable >/dev/null
 rm -rf "$R/etc/ufw" && cp -a "$MNT/files/ufw-before/ufw" "$R/etc/ufw"
 cp -a "$MNT/files/ufw-before/default-ufw" "$R/etc/default/ufw"
-check "ufw's files restored" bash -c "diff -r /etc/ufw '$R/etc/ufw' && diff /etc/default/ufw '$R/etc/default/ufw'"
+check "ufw's files restored" bash -c "diff -r '${LOWER%/}/etc/ufw' '$R/etc/ufw' && diff '${LOWER%/}/etc/default/ufw' '$R/etc/default/ufw'"
 rm -f "$R$ZONES/admin.xml"
 nft delete table ip libvirt_network
 nft delete table ip6 libvirt_network
