@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build test unit-test web-test lab-test sanitize demo lab-up lab-down format clean fuzz fuzz-smoke bench
-.PHONY: install deb deb12 deb13 package-test check-builds golden
+.PHONY: install deb deb12 deb13 package-test lab-libvirt11 check-builds golden
 
 all: build
 
@@ -23,6 +23,7 @@ build:
 test: deps build sanitize
 	cd $(BUILD) && ctest --output-on-failure
 	$(MAKE) package-test
+	$(MAKE) lab-libvirt11
 	$(MAKE) fuzz-smoke
 
 # The web console's browser test alone (also in `make test` as the ctest test web_console).
@@ -101,6 +102,11 @@ deb13:
 # packaging/README-install.md step by step and purges it (as root).
 package-test: deps deb
 	bash tests/package/test_releases.sh $(BUILD) $(BUILD)-deb13
+
+# Debian 13's libvirt 11 (nftables firewall backend) with virtnat's Debian 13 package, both in
+# a cached trixie chroot (scripts/debian-chroot libvirt-root), real QEMU domains and packets.
+lab-libvirt11: deps build deb13
+	bash tests/lab/test_libvirt11.sh $(BUILD) "$$(ls -t $(BUILD)-deb13/virtnat_*_deb13_*.deb | head -n 1)"
 
 # The packagers' builds with -Werror off: Release, and Debian's dpkg-buildflags with build type
 # None, in /tmp/virtnat-check-builds (not in make test: two builds of the whole tree;

@@ -35,6 +35,14 @@
 # /var/log/libvirt, /run/virtnat, /etc/virtnat) are created on the real file system when
 # they are missing; nothing else outside the state dir changes.
 #
+# LIBVIRT_LAB_ROOT=DIR runs another release's libvirt instead of this machine's: DIR is a
+# chroot with libvirt installed (scripts/debian-chroot libvirt-root: Debian 13's libvirt 11
+# and its nftables firewall backend). The holder then mounts a copy-on-write overlay of DIR
+# (its upper layer in the state dir, so DIR itself never changes), /proc, /sys, /dev, /tmp
+# and the state dir into it and chroots there; every command of the lab (exec, virsh,
+# libvirtd, its hooks) runs inside that root, and the private mounts above are made inside
+# it. Commands see /tmp as on the outside, so files under /tmp can be handed in.
+#
 # Inside the lab, libvirt's hook folder is /etc/libvirt/hooks, which is
 # $(lab/libvirt.sh state-dir)/etc/hooks from the outside. libvirt looks at it only when
 # libvirtd starts: install hooks, then `restart`.
@@ -48,7 +56,10 @@ STATE="${LIBVIRT_LAB_STATE:-/tmp/${P}-libvirt}"
 URI="qemu:///system"
 # Where libvirt's qemu capabilities cache is kept between runs (probing qemu takes
 # seconds; libvirt itself re-validates the cache against the qemu binary and version).
-CAPS_CACHE="${LIBVIRT_LAB_CAPS_CACHE:-/tmp/virtnat-libvirt-caps-cache}"
+ROOT="${LIBVIRT_LAB_ROOT:-}"
+ROOT_TAG=""
+[ -z "$ROOT" ] || ROOT_TAG="-$(basename "$ROOT")"
+CAPS_CACHE="${LIBVIRT_LAB_CAPS_CACHE:-/tmp/virtnat-libvirt-caps-cache$ROOT_TAG}"
 START_TIMEOUT="${LIBVIRT_LAB_TIMEOUT:-60}"
 
 die() {
@@ -75,10 +86,17 @@ require_running() {
 }
 
 # in_lab CMD...: run CMD inside the holder's mount + network namespace, in the current folder.
+# With LIBVIRT_LAB_ROOT, inside the holder's root: the folder is kept only under /tmp
+# (the one outside folder the root shows).
 in_lab() {
   local wd=/
   [ -d "$PWD" ] && wd=$PWD
-  nsenter -t "$(holder_pid)" -m -n --wd="$wd" -- "$@"
+  if [ -n "$ROOT" ]; then
+    [[ "$wd/" == /tmp/* ]] || wd=/
+    nsenter -t "$(holder_pid)" -m -n -r --wd="$wd" -- "$@"
+  else
+    nsenter -t "$(holder_pid)" -m -n --wd="$wd" -- "$@"
+  fi
 }
 
 virsh_in() { in_lab virsh -q -c "$URI" "$@"; }
@@ -168,11 +186,12 @@ prepare_state() {
   # lab starts with no hooks folder at all, as a fresh host, so a test sees what
   # `hook install` does when the folder did not exist.
   mkdir -p "$STATE/etc/qemu/networks/autostart"
-  if [ -d /etc/libvirt ]; then
-    find /etc/libvirt -maxdepth 1 -type f -name '*.conf' -exec cp -p {} "$STATE/etc/" \;
-    if [ -d /etc/libvirt/nwfilter ]; then cp -a /etc/libvirt/nwfilter "$STATE/etc/"; fi
-    if [ -f /etc/libvirt/qemu/networks/default.xml ]; then
-      cp -p /etc/libvirt/qemu/networks/default.xml "$STATE/etc/qemu/networks/"
+  local etc="$ROOT/etc"
+  if [ -d "$etc/libvirt" ]; then
+    find "$etc/libvirt" -maxdepth 1 -type f -name '*.conf' -exec cp -p {} "$STATE/etc/" \;
+    if [ -d "$etc/libvirt/nwfilter" ]; then cp -a "$etc/libvirt/nwfilter" "$STATE/etc/"; fi
+    if [ -f "$etc/libvirt/qemu/networks/default.xml" ]; then
+      cp -p "$etc/libvirt/qemu/networks/default.xml" "$STATE/etc/qemu/networks/"
     fi
   fi
   # QEMU as root, no security driver, no cgroups (no systemd here), no per-domain
@@ -192,15 +211,20 @@ prepare_state() {
   set_conf "$d" unix_sock_rw_perms '"0770"'
   set_conf "$d" auth_unix_rw '"none"'
   set_conf "$d" auth_unix_ro '"none"'
+  # LIBVIRT_LAB_FIREWALL_BACKEND (iptables or nftables): the network driver's firewall
+  # backend, else libvirt's own choice (Debian's libvirt 11 tries iptables first).
+  if [ -n "${LIBVIRT_LAB_FIREWALL_BACKEND:-}" ]; then
+    set_conf "$STATE/etc/network.conf" firewall_backend "\"$LIBVIRT_LAB_FIREWALL_BACKEND\""
+  fi
   set_conf "$STATE/etc/virtlogd.conf" log_outputs '"3:file:/var/log/libvirt/virtlogd.log"'
   # libvirt 9.0's qemu driver resolves its built-in user and group (libvirt-qemu on
   # Debian, normally made by libvirt-daemon-system) before it reads qemu.conf, and fails
   # when they do not exist. Private copies of /etc/passwd and /etc/group get them, so the
   # real ones stay untouched.
-  cp /etc/passwd "$STATE/passwd"
-  cp /etc/group "$STATE/group"
+  cp "$etc/passwd" "$STATE/passwd"
+  cp "$etc/group" "$STATE/group"
   local id=64055
-  while getent passwd "$id" >/dev/null || getent group "$id" >/dev/null; do id=$((id + 1)); done
+  while grep -q "^[^:]*:[^:]*:$id:" "$STATE/passwd" "$STATE/group"; do id=$((id + 1)); done
   grep -q '^libvirt-qemu:' "$STATE/group" || echo "libvirt-qemu:x:$id:" >>"$STATE/group"
   grep -q '^kvm:' "$STATE/group" || echo "kvm:x:$((id + 1)):" >>"$STATE/group"
   grep -q '^libvirt:' "$STATE/group" || echo "libvirt:x:$((id + 2)):" >>"$STATE/group"
@@ -228,8 +252,16 @@ lab_start() {
   [[ "$P" =~ ^[A-Za-z0-9_.-]+$ ]] || die "LAB_PREFIX may hold only letters, digits, '.', '_' and '-'"
   ns_exists "$NS" || die "no network namespace $NS (run lab/lab.sh up first?)"
   local bin
-  for bin in libvirtd virtlogd virsh nsenter unshare qemu-system-x86_64; do
+  for bin in nsenter unshare; do
     command -v "$bin" >/dev/null || die "$bin is missing (scripts/install-deps)"
+  done
+  for bin in libvirtd virtlogd virsh qemu-system-x86_64; do
+    if [ -n "$ROOT" ]; then
+      [ -x "$ROOT/usr/sbin/$bin" ] || [ -x "$ROOT/usr/bin/$bin" ] ||
+        die "$bin is missing in $ROOT (scripts/debian-chroot libvirt-root)"
+    else
+      command -v "$bin" >/dev/null || die "$bin is missing (scripts/install-deps)"
+    fi
   done
   if holder_alive; then
     if [ "$(cat "$STATE/netns" 2>/dev/null)" = "$NS" ] && libvirtd_answers; then
@@ -243,13 +275,35 @@ lab_start() {
   local t0=$SECONDS
   prepare_state
   echo "$NS" >"$STATE/netns"
-  # Mount points for the private mounts (empty folders; created only when missing).
-  mkdir -p /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/virtnat /etc/virtnat
+  local holder=(sleep infinity)
+  if [ -z "$ROOT" ]; then
+    # Mount points for the private mounts (empty folders; created only when missing).
+    mkdir -p /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/virtnat /etc/virtnat
+  else
+    # The overlay of the root, and the outside's /proc, /sys (of NS), /dev, /tmp and state dir
+    # in it; the holder then lives in it (chroot), and nsenter -r takes every command there.
+    mkdir -p "$STATE"/{rootfs,upper,work}
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    holder=(sh -euc '
+      root=$1 state=$2
+      mount -t overlay virtnat-libvirt-lab \
+        -o "lowerdir=$3,upperdir=$state/upper,workdir=$state/work" "$root"
+      mount -t proc proc "$root/proc"
+      mount -t sysfs sysfs "$root/sys"
+      mount --rbind /dev "$root/dev"
+      mount --rbind /tmp "$root/tmp"
+      mkdir -p "$root$state" "$root/run/libvirt" "$root/var/lib/libvirt" "$root/var/cache/libvirt" \
+        "$root/var/log/libvirt" "$root/run/virtnat" "$root/etc/virtnat"
+      mount --bind "$state" "$root$state"
+      mount -t tmpfs -o mode=0755 run "$root/run"
+      mkdir -p "$root/run/libvirt" "$root/run/virtnat" "$root/run/lock"
+      exec chroot "$root" sleep infinity' sh "$STATE/rootfs" "$STATE" "$ROOT")
+  fi
 
   trap start_failed EXIT
   # The holder: owns the private mount namespace inside NS. ip netns exec and unshare
-  # both exec, so $! is the sleep itself.
-  setsid ip netns exec "$NS" unshare -m --propagation private sleep infinity \
+  # both exec, so $! is the sleep itself (with a root: sh, which execs chroot, then sleep).
+  setsid ip netns exec "$NS" unshare -m --propagation private "${holder[@]}" \
     </dev/null >/dev/null 2>&1 &
   local pid=$! own_mnt
   own_mnt=$(readlink /proc/self/ns/mnt)
@@ -511,15 +565,11 @@ case "$cmd" in
   exec)
     [ $# -ge 1 ] || usage
     require_running
-    wd=/
-    [ -d "$PWD" ] && wd=$PWD
-    exec nsenter -t "$(holder_pid)" -m -n --wd="$wd" -- "$@"
+    in_lab "$@"
     ;;
   virsh)
     require_running
-    wd=/
-    [ -d "$PWD" ] && wd=$PWD
-    exec nsenter -t "$(holder_pid)" -m -n --wd="$wd" -- virsh -c "$URI" "$@"
+    in_lab virsh -c "$URI" "$@"
     ;;
   restart) lab_restart ;;
   stop) lab_stop ;;

@@ -123,13 +123,20 @@ lv_cleanup() {
 }
 
 # lv_exec CMD ARGS...: run a command inside libvirtd's mount + network namespace (in the
-# current folder).
+# current folder). With LIBVIRT_LAB_ROOT (another release's libvirt, lab/libvirt.sh) inside
+# that root too, in the current folder when it is under /tmp (shared), else in /.
 lv_exec() {
   [ -n "$LV_HOLDER" ] || {
     echo "lv_exec: libvirt is not started" >&2
     return 1
   }
-  nsenter -t "$LV_HOLDER" -m -n --wd="$PWD" -- "$@"
+  if [ -n "${LIBVIRT_LAB_ROOT:-}" ]; then
+    local wd=/
+    [[ "$PWD/" == /tmp/* ]] && wd=$PWD
+    nsenter -t "$LV_HOLDER" -m -n -r --wd="$wd" -- "$@"
+  else
+    nsenter -t "$LV_HOLDER" -m -n --wd="$PWD" -- "$@"
+  fi
 }
 
 # lv_virsh ARGS...: virsh -c qemu:///system ARGS... inside the lab.
