@@ -342,15 +342,19 @@ cx_firewalld_start() {
   cp -a /etc/firewalld "$d/etc" || return 1
   cx__mountpoints /run/dbus /run/firewalld /var/log /etc/firewalld
   cx__holder_start firewalld "$ns" || return 1
-  # shellcheck disable=SC2016 # $1 belongs to the inner sh
+  # CX_DBUS_DIR=DIR (an outside folder): the bus socket lands there instead of on a tmpfs, so
+  # another lab namespace (libvirt's: lv_bind DIR /run/dbus) can reach firewalld too.
+  local dbus_dir=${CX_DBUS_DIR:-}
+  [ -z "$dbus_dir" ] || mkdir -p "$dbus_dir" || return 1
+  # shellcheck disable=SC2016 # $1 and $2 belong to the inner sh
   if ! cx_exec firewalld sh -euc '
-    mount -t tmpfs -o mode=0755 cx-dbus /run/dbus
+    if [ -n "$2" ]; then mount --bind "$2" /run/dbus; else mount -t tmpfs -o mode=0755 cx-dbus /run/dbus; fi
     mount -t tmpfs -o mode=0755 cx-firewalld /run/firewalld
     mount -t tmpfs -o mode=0755 cx-log /var/log
     mount --bind "$1" /etc/firewalld
     ip link set lo up
     dbus-daemon --system --fork
-  ' sh "$d/etc" >"$d/setup.log" 2>&1; then
+  ' sh "$d/etc" "$dbus_dir" >"$d/setup.log" 2>&1; then
     cx__fail_start firewalld "the private mounts or dbus-daemon" "$d/setup.log"
     return 1
   fi
