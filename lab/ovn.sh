@@ -16,7 +16,8 @@
 #   ovn_lab_up / ovn_lab_down / ovn_lab_status
 #   ovn_lab_nbctl ARGS / ovn_lab_sbctl ARGS / ovn_lab_vsctl HV ARGS / ovn_lab_exec NODE CMD
 #   ovn_lab_guest HV NAME MAC [IP/LEN [GW]]  an OVS internal port with external_ids:iface-id=NAME
-#       (the logical port's name, e.g. fleet-web1) on HV's br-int, moved into its own namespace
+#       (or OVN_LAB_IFACE_IDS[NAME] when set: the logical port's name, which virtnat derives as
+#       a UUID, the interfaceid of `virtnat vm interface`) on HV's br-int, moved into its own namespace
 #       $P-g-NAME as interface NAME (vg + a hash if NAME is over 15 bytes), MTU 1400.
 #       Without IP the interface is up without an address (for DHCP: ovn_lab_dhcp NAME).
 #   ovn_lab_dhcp NAME [TIMEOUT_S]   busybox udhcpc on the guest; the lease goes to
@@ -291,6 +292,7 @@ ovn_lab_up() {
 
 # ------------------------------------------------------------------ guests
 
+declare -gA OVN_LAB_IFACE_IDS 2>/dev/null || true
 _ovn_lab_guest_file() { echo "$OVN_LAB_DIR/guests/$1"; }
 # The guest's interface (and OVS port) name: NAME itself, or vg + a hash when NAME (a logical
 # port name such as NETWORK-HOST) is longer than an interface name may be.
@@ -306,7 +308,7 @@ _ovn_lab_plug() {
   gns=$(ovn_lab_ns "g-$iface_id")
   ovn_lab_vsctl "$hv" -- --may-exist add-port br-int "$name" \
     -- set Interface "$name" type=internal "mtu_request=$OVN_LAB_MTU" \
-    "external_ids:iface-id=$iface_id" external_ids:virtnat-lab=1 || return 1
+    "external_ids:iface-id=${OVN_LAB_IFACE_IDS[$iface_id]:-$iface_id}" external_ids:virtnat-lab=1 || return 1
   _ovn_lab_wait 50 ip -n "$hns" link show dev "$name" || {
     echo "ovn.sh: port $name did not appear on $hv" >&2
     return 1

@@ -13,10 +13,8 @@
 # failback; status; a second apply sends nothing (NB byte-identical); `down` leaves NB as it
 # was. Timings are printed as "# timing: ..." lines. OVN_LAB_KEEP=1 leaves the lab up.
 #
-# A real QEMU guest plugged through libvirt's openvswitch virtualport is not part of it: the
-# lab's libvirtd would have to run in a hypervisor's namespace with that hypervisor's
-# OVS_RUNDIR (libvirt runs ovs-vsctl against the default socket); the internal ports get the
-# same iface-id binding that libvirt's port gets.
+# A real QEMU guest plugged through libvirt's openvswitch virtualport: tests/lab/test_ovn_vm.sh.
+# The internal ports here get the same iface-id binding that libvirt's port gets.
 
 # shellcheck source=tests/lab/lib.sh
 source "$(dirname "$0")/lib.sh" "$1"
@@ -220,6 +218,12 @@ source = ["198.51.100.10/32"]
 EOF
 chmod 600 "$CONFIG"
 
+# A host's logical port is named by the UUID `vm interface` gives libvirt as interfaceid.
+port_id() { vn vm interface fleet "$1" | sed -n "s/.*interfaceid='\([^']*\)'.*/\1/p"; }
+OVN_LAB_IFACE_IDS[fleet-web1]=$(port_id web1)
+OVN_LAB_IFACE_IDS[fleet-web2]=$(port_id web2)
+note "logical ports: web1 ${OVN_LAB_IFACE_IDS[fleet-web1]}, web2 ${OVN_LAB_IFACE_IDS[fleet-web2]}"
+
 # Guests are plugged before the network exists (a VM may start before apply).
 ovn_lab_guest hv1 fleet-web1 02:76:6e:0a:00:0b
 ovn_lab_guest hv3 fleet-web2 02:76:6e:0a:00:0c
@@ -247,9 +251,9 @@ note "$(head -1 <<<"$out")"
 expect_value "every row virtnat wrote is marked virtnat=1 (count)" "$(virtnat_rows)" \
   "$(grep -o 'rows [0-9]* created' <<<"$out" | grep -o '[0-9]*')"
 out=$(vn vm interface fleet web1)
-if grep_q "<source bridge='br-int'/>" <<<"$out" && grep_q "interfaceid='fleet-web1'" <<<"$out" &&
+if grep_q "<source bridge='br-int'/>" <<<"$out" && grep -Eq "interfaceid='[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}'" <<<"$out" &&
   grep_q "<mac address='02:76:6e:0a:00:0b'/>" <<<"$out" && grep_q "virtualport type='openvswitch'" <<<"$out"; then
-  pass "vm interface fleet web1: br-int, openvswitch virtualport, interfaceid fleet-web1, its MAC"
+  pass "vm interface fleet web1: br-int, openvswitch virtualport, a UUID interfaceid (libvirt takes no other), its MAC"
 else
   fail "vm interface fleet web1" "$out"
 fi
@@ -367,7 +371,7 @@ has_text "forward add changed the load balancer's VIPs and web2's ACL in place" 
 
 # ------------------------------------------------------------------ a guest moves hv1 -> hv3
 
-expect_value "control: web1's port is bound on hv1 before the move" "$(ovn_lab_chassis_of fleet-web1)" hv1
+expect_value "control: web1's port is bound on hv1 before the move" "$(ovn_lab_chassis_of "${OVN_LAB_IFACE_IDS[fleet-web1]}")" hv1
 T0=$(_ovn_lab_now)
 ovn_lab_move_guest fleet-web1 hv1 hv3
 if took=$(wait_answer 15 lan tcp $VIP 8080 "web1 80 198.51.100.10"); then

@@ -296,8 +296,8 @@ std::vector<std::string> OvnDriver::StatusDetails(const Network& network) {
         : found->second.chassis.empty()
             ? "down (no VM plugged in on any chassis)"
             : fmt::format("{} on {}", found->second.up ? "up" : "down", found->second.chassis);
-    lines.push_back(fmt::format("port {} ({} {}): {}", names.Port(host.name), host.name,
-                                host.address.ToString(), state));
+    lines.push_back(fmt::format("port {} ({} {}): {}; id {}", names.PortLabel(host.name), host.name,
+                                host.address.ToString(), state, names.Port(host.name)));
   }
   return lines;
 }

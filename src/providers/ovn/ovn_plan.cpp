@@ -171,7 +171,8 @@ void Planner::Run() {
                         {{"name", Value::String(names_.Port(host.name))},
                          {"addresses", Value::Set({address})},
                          {"port_security", Value::Set({address})},
-                         {"external_ids", Marks({{"virtnat-host", host.name}})}},
+                         {"external_ids", Marks({{"virtnat-host", host.name},
+                                                 {"virtnat-port", names_.PortLabel(host.name)}})}},
                         {{"dhcpv4_options", {dhcp_key}}}));
   }
 
@@ -334,6 +335,29 @@ void Planner::AddForward(const Forward& forward, Protocol protocol) {
 }
 
 }  // namespace
+
+std::string PortId(const std::string& network, const std::string& host) {
+  auto fnv64 = [](std::string_view text, std::uint64_t basis) {
+    std::uint64_t hash = basis;
+    for (unsigned char c : text) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+    // MurmurHash3's finaliser: names that differ in their last letter differ in every digit.
+    hash ^= hash >> 33;
+    hash *= 0xff51afd7ed558ccdull;
+    hash ^= hash >> 33;
+    hash *= 0xc4ceb9fe1a85ec53ull;
+    return hash ^ (hash >> 33);
+  };
+  std::string label = network + "/" + host;  // '/' is in neither name: no two pairs collide
+  std::uint64_t high = fnv64(label, 14695981039346656037ull);
+  std::uint64_t low = fnv64(label, high ^ 0x76697274'6e617421ull);  // "virtnat!"
+  high = (high & ~0xf000ull) | 0x8000ull;                           // version 8
+  low = (low & ~(3ull << 62)) | (2ull << 62);                       // variant 10
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff,
+                     high & 0xffff, low >> 48, low & 0xffffffffffffull);
+}
 
 NetworkNames::NetworkNames(const std::string& name)
     : network(name),

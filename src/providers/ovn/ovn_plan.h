@@ -20,6 +20,10 @@ namespace virtnat::ovn {
 
 // Names of a network's rows. Every name but the hosts' ports is NETWORK + '.' + a suffix, and
 // ovn network names have no '.', so no two networks' rows share a name.
+// The same UUID on every host, from every build: RFC 9562 version 8 (vendor-defined) over two
+// 64-bit FNV-1a hashes of "NETWORK/HOST".
+std::string PortId(const std::string& network, const std::string& host);
+
 struct NetworkNames {
   explicit NetworkNames(const std::string& network);
   std::string network;
@@ -27,7 +31,11 @@ struct NetworkNames {
   std::string router, router_inside, router_uplink;         // NETWORK.lr, .lr.int, .lr.ext
   std::string switch_router_port;                           // NETWORK.int.rp
   std::string uplink_switch, uplink_router_port, localnet;  // NETWORK.ext, .ext.rp, .ext.localnet
-  std::string Port(const std::string& host) const { return network + "-" + host; }
+  // A host's logical switch port is named by a UUID derived from its names (PortId): libvirt
+  // takes only a UUID as a virtualport's interfaceid, and ovn-controller binds the OVS interface
+  // whose iface-id equals the port's name. external_ids:virtnat-port keeps NETWORK-HOST.
+  std::string Port(const std::string& host) const { return PortId(network, host); }
+  std::string PortLabel(const std::string& host) const { return network + "-" + host; }
   std::string GatewayChassis(const std::string& chassis) const {
     return router_uplink + "-" + chassis;
   }

@@ -57,7 +57,11 @@ TEST(OvnPlan, EveryRowIsMarkedAndNamedAfterItsNetwork) {
     EXPECT_EQ(row.ExternalId("virtnat-network"), "fleet") << row.Key();
     EXPECT_TRUE(keys.insert(row.Key()).second) << "two rows share " << row.Key();
     std::string name = row.Name();
-    if (!name.empty() && row.table != "Address_Set") {
+    if (row.table == "Logical_Switch_Port" && !row.ExternalId("virtnat-port").empty()) {
+      // A host's port: named by its UUID, NETWORK-HOST in external_ids.
+      EXPECT_TRUE(row.ExternalId("virtnat-port").starts_with("fleet-")) << name;
+      EXPECT_EQ(name, PortId("fleet", row.ExternalId("virtnat-host"))) << name;
+    } else if (!name.empty() && row.table != "Address_Set") {
       EXPECT_TRUE(name.starts_with("fleet.") || name.starts_with("fleet-") || name == "fleet")
           << name;
     }
@@ -77,13 +81,15 @@ TEST(OvnPlan, ChildrenComeBeforeTheParentsThatHoldThem) {
 
 TEST(OvnPlan, HostsArePortsWithMacAndAddressAndNativeDhcp) {
   Plan plan = PlanOf(Fleet());
-  const Row* web1 = Find(plan, "Logical_Switch_Port", "fleet-web1");
-  const Row* web2 = Find(plan, "Logical_Switch_Port", "fleet-Web2");
+  const Row* web1 = Find(plan, "Logical_Switch_Port", PortId("fleet", "web1"));
+  const Row* web2 = Find(plan, "Logical_Switch_Port", PortId("fleet", "Web2"));
   ASSERT_TRUE(web1 && web2);
   EXPECT_EQ(Column(*web1, "addresses"), R"(["02:76:6e:0a:00:0b 10.99.0.11"])");
   EXPECT_EQ(Column(*web1, "port_security"), R"(["02:76:6e:0a:00:0b 10.99.0.11"])");
   EXPECT_EQ(Column(*web2, "addresses"), R"(["02:76:6e:0a:00:0c 10.99.0.12"])");  // lower case
   EXPECT_EQ(web1->ExternalId("virtnat-host"), "web1");
+  EXPECT_EQ(web1->ExternalId("virtnat-port"), "fleet-web1");
+  EXPECT_EQ(web2->ExternalId("virtnat-port"), "fleet-Web2");
   auto dhcp = All(plan, "DHCP_Options");
   ASSERT_EQ(dhcp.size(), 1u);
   EXPECT_EQ(web1->refs.at("dhcpv4_options"), std::vector{dhcp[0]->Key()});
@@ -307,11 +313,27 @@ TEST(OvnPlan, InterfaceXmlPlugsTheVmIntoBrIntAsTheHostsPort) {
             "  <mac address='02:76:6e:0a:00:0b'/>\n"
             "  <source bridge='br-int'/>\n"
             "  <virtualport type='openvswitch'>\n"
-            "    <parameters interfaceid='fleet-web1'/>\n"
-            "  </virtualport>\n"
-            "  <model type='virtio'/>\n"
-            "  <mtu size='1400'/>\n"
-            "</interface>\n");
+            "    <parameters interfaceid='" +
+                PortId("fleet", "web1") +
+                "'/>\n"
+                "  </virtualport>\n"
+                "  <model type='virtio'/>\n"
+                "  <mtu size='1400'/>\n"
+                "</interface>\n");
+}
+
+TEST(OvnPlan, PortIdsAreStableUuidsThatLibvirtAccepts) {
+  // libvirt parses a virtualport's interfaceid as a UUID; the id must be the same on every
+  // host and in every build (it names the logical port the VM binds to).
+  std::string id = PortId("fleet", "web1");
+  EXPECT_EQ(id, "0be9b385-236c-8254-b3d8-50b47dc5e71f");
+  ASSERT_EQ(id.size(), 36u);
+  for (std::size_t at : {8u, 13u, 18u, 23u}) EXPECT_EQ(id[at], '-');
+  EXPECT_EQ(id[14], '8');                                          // version 8
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos);  // variant 10
+  EXPECT_NE(PortId("fleet", "web2"), id);
+  EXPECT_NE(PortId("fleet", "Web1"), id);
+  EXPECT_NE(PortId("fleet-web", "1"), PortId("fleet", "web-1"));
 }
 
 TEST(OvnPlan, TheHostFirewallLeavesOvnNetworksAndTheirForwardsOut) {
