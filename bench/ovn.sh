@@ -145,6 +145,8 @@ ovn_lab_up >"$WORK/lab.log" 2>&1 || { cat "$WORK/lab.log" >&2; exit 1; }
 mkdir -p "$WORK/etc" "$WORK/state"
 write_config none
 vn apply >/dev/null || exit 1
+# The logical port's name: the UUID interfaceid of `vm interface`.
+OVN_LAB_IFACE_IDS[fleet-web1]=$(vn vm interface fleet web1 | sed -n "s/.*interfaceid='\([^']*\)'.*/\1/p")
 ovn_lab_guest hv3 fleet-web1 02:76:6e:0a:00:0b 10.99.0.11/24 10.99.0.1
 ip netns exec "$(ovn_lab_ns g-fleet-web1)" "$VNPEER" serve --name web1 --tcp "$FIRST-$LAST" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
