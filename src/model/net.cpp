@@ -124,6 +124,8 @@ std::string Ipv4Range::ToString() const {
 std::optional<Ipv6Address> Ipv6Address::Parse(std::string_view text) {
   // inet_pton accepts exactly RFC 4291's text forms (no zone, no brackets, no prefix).
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton reads a C string: "::\0junk" would pass as "::" (found by fuzz_forward_spec).
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string copy(text);
   Ipv6Address address;
   if (inet_pton(AF_INET6, copy.c_str(), address.bytes.data()) != 1) return std::nullopt;

@@ -17,6 +17,14 @@ TEST(Ipv4Address, RejectsMalformed) {
     EXPECT_FALSE(Ipv4Address::Parse(bad)) << bad;
 }
 
+TEST(Ipv6Address, RejectsAnEmbeddedNul) {
+  // inet_pton stops at a NUL: "::" followed by junk must not pass as "::" (a fuzz finding:
+  // `forward add [::\0...]:22 22` wrote the junk into conf.d/50-cli.toml).
+  EXPECT_TRUE(Ipv6Address::Parse("::"));
+  EXPECT_FALSE(Ipv6Address::Parse(std::string_view("::\0\xcd", 4)));
+  EXPECT_FALSE(Ipv6Address::Parse(std::string_view("fd00::1\0", 8)));
+}
+
 TEST(Ipv4Prefix, RequiresZeroHostBits) {
   EXPECT_TRUE(Ipv4Prefix::Parse("198.51.100.0/24"));
   EXPECT_FALSE(Ipv4Prefix::Parse("198.51.100.1/24"));
