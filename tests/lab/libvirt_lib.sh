@@ -207,6 +207,41 @@ lv_wait_for() {
   done
 }
 
+# lv_dnat_elements: the elements of virtnat's map fwd_dnat (table $TABLE) in libvirt's lab,
+# one a line: "LISTEN PROTO PORT TARGET TOPORT" (the lab's own nft: the root's with a root).
+lv_dnat_elements() {
+  lv_exec nft -j list map inet "$TABLE" fwd_dnat 2>/dev/null | jq -r '
+    .nftables[] | select(.map) | (.map.elem // [])[]
+    | [(.[0].concat[]), (.[1].concat[])] | map(tostring) | join(" ")'
+}
+# (Conditions never end in "| grep -q": with pipefail an early exit of grep can fail the
+# pipeline with SIGPIPE; outputs are captured first.) Forwards listen on $PUB.
+lv_has_elem() { grep -qx "$PUB $1 $2 $3 $4" <<<"$(lv_dnat_elements)"; } # PROTO PORT TARGET TOPORT
+lv_has_no_elem() { ! grep -q "^$PUB $1 $2 " <<<"$(lv_dnat_elements)"; }  # PROTO PORT
+# lv_check_elem DESC PROTO PORT TARGET TOPORT [SECONDS]: the element appears within SECONDS.
+lv_check_elem() {
+  local desc=$1 t=$EPOCHREALTIME
+  if lv_wait_for "${6:-2}" lv_has_elem "$2" "$3" "$4" "$5"; then
+    pass "$desc ($(lv_elapsed "$t")s)"
+  else
+    fail "$desc" "no element '$PUB . $2 . $3 : $4 . $5' in fwd_dnat after ${6:-2}s; elements:" "$(lv_dnat_elements)"
+  fi
+}
+# lv_check_no_elem DESC PROTO PORT [SECONDS]: no element for the port (now, or within SECONDS).
+lv_check_no_elem() {
+  local desc=$1 t=$EPOCHREALTIME
+  if lv_wait_for "${4:-0}" lv_has_no_elem "$2" "$3"; then
+    pass "$desc ($(lv_elapsed "$t")s)"
+  else
+    fail "$desc" "fwd_dnat still has $PUB . $2 . $3; elements:" "$(lv_dnat_elements)"
+  fi
+}
+
+# lv_port_forwarding PORT: the bridge port (in libvirt's namespace) forwards frames (STP keeps
+# a new port listening and learning for a few seconds); lv_wait_port_forwarding PORT [SECONDS].
+lv_port_forwarding() { grep -q 'state forwarding' <<<"$(bridge -n "$LV_NS" link show dev "$1" 2>/dev/null)"; }
+lv_wait_port_forwarding() { lv_wait_for "${2:-15}" lv_port_forwarding "$1"; }
+
 lv_domain_state() { lv_virsh -q domstate "$1" 2>/dev/null | head -n 1; }
 lv_domain_is() { [ "$(lv_domain_state "$1")" = "$2" ]; }
 

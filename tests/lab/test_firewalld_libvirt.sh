@@ -84,13 +84,6 @@ port = 2222
 to_port = 22
 EOF
 
-dnat_elements() {
-  nft_host -j list map inet "$TABLE" fwd_dnat 2>/dev/null | jq -r '
-    .nftables[] | select(.map) | (.map.elem // [])[]
-    | [(.[0].concat[]), (.[1].concat[])] | map(tostring) | join(" ")'
-}
-has_elem() { grep -qx "$PUB tcp 2222 $GUEST_ADDR 22" <<<"$(dnat_elements)"; }
-port_forwarding() { grep -q 'state forwarding' <<<"$(bridge -n "$LV_NS" link show dev "$1" 2>/dev/null)"; }
 # dhcp: the address the guest gets from libvirt's dnsmasq (empty if none).
 dhcp() { lv_dhcp "$GUEST" "${1:-4}" 2>/dev/null; }
 # resolve NODE NAME SERVER: the addresses busybox nslookup gets.
@@ -121,7 +114,7 @@ has_text "libvirt holds $NET in mode open (libvirt gives its bridge no zone)" \
 expect_value "$BR is in zone virtnat (runtime)" "$(runtime_zone "$BR")" virtnat
 expect_value "$BR is in zone virtnat (permanent)" "$(permanent_zone "$BR")" virtnat
 lv_plug_guest "$GUEST" "$BR" "$GUEST_MAC" || lv_bail "cannot plug the guest namespace"
-lv_wait_for 15 port_forwarding "lvp-$GUEST" || note "lvp-$GUEST is not forwarding yet"
+lv_wait_for 15 lv_port_forwarding "lvp-$GUEST" || note "lvp-$GUEST is not forwarding yet"
 start_server "$GUEST_NS" lxdev01 --tcp 22
 start_server c1 lan --tcp 7000
 start_server host hostsvc --tcp 9999
@@ -130,7 +123,7 @@ out=$(vn hook install 2>&1)
 check "virtnat hook install, then a libvirtd restart" lv_restart
 check "define domain lxdev01 on $NET" lv_define_domain lxdev01 "$GUEST_MAC" "network:$NET"
 check "start lxdev01" lv_virsh -q start lxdev01
-if lv_wait_for 3 has_elem; then pass "the hook opened lxdev01's forward"; else fail "the hook opened lxdev01's forward" "$(dnat_elements)"; fi
+if lv_wait_for 3 lv_has_elem tcp 2222 "$GUEST_ADDR" 22; then pass "the hook opened lxdev01's forward"; else fail "the hook opened lxdev01's forward" "$(lv_dnat_elements)"; fi
 must_pass "zone virtnat"
 expect_value "the LAN gets no answer from the guests' dnsmasq (c1 -> 10.1.1.1:53)" \
   "$(resolve c1 lxdev01.devops.test 10.1.1.1)" ""

@@ -136,35 +136,6 @@ EOF
   } >"$CONFIG"
 }
 
-# dnat_elements: the elements of map fwd_dnat, one a line: "LISTEN PROTO PORT TARGET TOPORT".
-dnat_elements() {
-  nft_host -j list map inet "$TABLE" fwd_dnat 2>/dev/null | jq -r '
-    .nftables[] | select(.map) | (.map.elem // [])[]
-    | [(.[0].concat[]), (.[1].concat[])] | map(tostring) | join(" ")'
-}
-# (Conditions never end in "| grep -q": with pipefail an early exit of grep can fail the
-# pipeline with SIGPIPE; outputs are captured first.)
-has_elem() { grep -qx "$PUB $1 $2 $3 $4" <<<"$(dnat_elements)"; }  # PROTO PORT TARGET TOPORT
-has_no_elem() { ! grep -q "^$PUB $1 $2 " <<<"$(dnat_elements)"; }  # PROTO PORT
-# check_elem DESC PROTO PORT TARGET TOPORT [SECONDS]: the element appears within SECONDS.
-check_elem() {
-  local desc=$1 t=$EPOCHREALTIME
-  if lv_wait_for "${6:-2}" has_elem "$2" "$3" "$4" "$5"; then
-    pass "$desc ($(lv_elapsed "$t")s)"
-  else
-    fail "$desc" "no element '$PUB . $2 . $3 : $4 . $5' in fwd_dnat after ${6:-2}s; elements:" "$(dnat_elements)"
-  fi
-}
-# check_no_elem DESC PROTO PORT [SECONDS]: no element for the port (now, or within SECONDS).
-check_no_elem() {
-  local desc=$1 t=$EPOCHREALTIME
-  if lv_wait_for "${4:-0}" has_no_elem "$2" "$3"; then
-    pass "$desc ($(lv_elapsed "$t")s)"
-  else
-    fail "$desc" "fwd_dnat still has $PUB . $2 . $3; elements:" "$(dnat_elements)"
-  fi
-}
-
 # running_domains: the domains /run/virtnat/running.json records, sorted, space-separated.
 running_json() { lv_exec cat /run/virtnat/running.json 2>/dev/null; }
 running_domains() { running_json | jq -r '(.domains // {}) | keys[]' 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//'; }
@@ -205,11 +176,6 @@ for ip in r.findall("ip"):
 print("\n".join(sorted(out)))
 '
 }
-
-# port_forwarding PORT: the bridge port (inside libvirt's namespace) forwards frames (STP
-# keeps a new port listening and learning for a few seconds).
-port_forwarding() { grep -q 'state forwarding' <<<"$(bridge -n "$LV_NS" link show dev "$1" 2>/dev/null)"; }
-wait_port_forwarding() { lv_wait_for "${2:-15}" port_forwarding "$1"; }
 
 # plug NAME BRIDGE MAC ADDR/PREFIX GATEWAY: a guest namespace on a libvirt bridge.
 plug() {
@@ -386,7 +352,7 @@ if grep -q "master $BR" <<<"$(bridge -n "$HOST_NS" link show dev lvp-lxg1 2>/dev
 else
   fail "ports plugged before the update are still on $BR" "$(bridge -n "$HOST_NS" link show 2>&1)"
 fi
-wait_port_forwarding lvp-lxg3 15
+lv_wait_port_forwarding lvp-lxg3 15
 t=$EPOCHREALTIME
 lease=$(lv_dhcp lxg3 10 2>&1)
 if [ "$lease" = 10.1.1.30 ]; then
@@ -414,12 +380,12 @@ note "2. before any VM runs"
 no_domain_runs() { [ -z "$(lv_virsh -q list --name 2>/dev/null | sed '/^$/d')" ]; }
 check "control: no domain runs" no_domain_runs
 check "control: the host reaches the guest 10.1.1.28:22 directly" peer_connect host tcp 10.1.1.28 22 2000
-wait_port_forwarding lvp-lxg2 15
+lv_wait_port_forwarding lvp-lxg2 15
 check "control: the host reaches the guest 10.1.1.29:22 directly" peer_connect host tcp 10.1.1.29 22 2000
-check_no_elem "no fwd_dnat element for tcp 2222 while lxdev01 does not run" tcp 2222
-check_no_elem "no fwd_dnat element for udp 5353 while lxdev01 does not run" udp 5353
-n=$(dnat_elements | grep -c .)
-if [ "$n" = 0 ]; then pass "fwd_dnat is empty"; else fail "fwd_dnat is empty" "$(dnat_elements)"; fi
+lv_check_no_elem "no fwd_dnat element for tcp 2222 while lxdev01 does not run" tcp 2222
+lv_check_no_elem "no fwd_dnat element for udp 5353 while lxdev01 does not run" udp 5353
+n=$(lv_dnat_elements | grep -c .)
+if [ "$n" = 0 ]; then pass "fwd_dnat is empty"; else fail "fwd_dnat is empty" "$(lv_dnat_elements)"; fi
 expect_no_reply c1 tcp "$PUB" 2222 any "c1 -> $PUB:2222 gets nothing while lxdev01 does not run"
 expect_no_reply c1 udp "$PUB" 5353 any "c1 -> udp $PUB:5353 gets nothing while lxdev01 does not run"
 out=$(vn status 2>&1)
@@ -439,9 +405,9 @@ fi
 note "without the hook, apply learns the running domains from libvirt"
 check "define domain lxdev01 (NIC on $BR)" lv_define_domain lxdev01 02:FF:0A:0A:06:1C "$BR"
 check "start lxdev01 (no hook installed yet)" lv_virsh -q start lxdev01
-check_no_elem "no hook yet: starting lxdev01 alone opens nothing" tcp 2222
+lv_check_no_elem "no hook yet: starting lxdev01 alone opens nothing" tcp 2222
 check "virtnat apply" vn apply
-check_elem "apply saw lxdev01 running in libvirt: its tcp forward is active" tcp 2222 10.1.1.28 22 0
+lv_check_elem "apply saw lxdev01 running in libvirt: its tcp forward is active" tcp 2222 10.1.1.28 22 0
 check_running "apply recorded lxdev01 as running" "lxdev01"
 out=$(vn status 2>&1)
 if grep -E "^tcp +$PUB +2222 +lxdev01 .* active " <<<"$out" >/dev/null; then
@@ -451,7 +417,7 @@ else
 fi
 check "destroy lxdev01 (no hook)" lv_virsh -q destroy lxdev01
 check "virtnat apply" vn apply
-check_no_elem "apply saw lxdev01 stopped: its forward is gone" tcp 2222
+lv_check_no_elem "apply saw lxdev01 stopped: its forward is gone" tcp 2222
 check_running "running.json has no domain" ""
 
 # ================================================================== 3. the hook
@@ -481,11 +447,11 @@ note "timing: libvirtd restart $(lv_elapsed "$t")s"
 t=$EPOCHREALTIME
 check "start domain lxdev01" lv_virsh -q start lxdev01
 note "timing: start lxdev01 $(lv_elapsed "$t")s"
-check_elem "the hook made lxdev01's tcp forward active" tcp 2222 10.1.1.28 22
-check_elem "the hook made lxdev01's udp forward active" udp 5353 10.1.1.28 53
-check_no_elem "lxdev02's forward stays inactive" tcp 2223
+lv_check_elem "the hook made lxdev01's tcp forward active" tcp 2222 10.1.1.28 22
+lv_check_elem "the hook made lxdev01's udp forward active" udp 5353 10.1.1.28 53
+lv_check_no_elem "lxdev02's forward stays inactive" tcp 2223
 check_running "running.json records lxdev01" "lxdev01"
-wait_port_forwarding lvp-lxg1 15
+lv_wait_port_forwarding lvp-lxg1 15
 expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 198.51.100.10" "c1 -> $PUB:2222 reaches lxdev01:22 while the domain runs"
 expect_reply c1 udp "$PUB" 5353 "lxdev01 53 198.51.100.10" "c1 -> udp $PUB:5353 reaches lxdev01:53 while the domain runs"
 out=$(vn status 2>&1)
@@ -499,8 +465,8 @@ fi
 note "a domain with another name but lxdev02's MAC"
 check "define domain macvm with NIC MAC 02:FF:0A:0A:06:1D" lv_define_domain macvm 02:FF:0A:0A:06:1D "$BR"
 check "start macvm" lv_virsh -q start macvm
-check_elem "macvm (MAC of lxdev02) made lxdev02's tcp forward active" tcp 2223 10.1.1.29 22
-check_elem "macvm made lxdev02's udp forward active" udp 5354 10.1.1.29 53
+lv_check_elem "macvm (MAC of lxdev02) made lxdev02's tcp forward active" tcp 2223 10.1.1.29 22
+lv_check_elem "macvm made lxdev02's udp forward active" udp 5354 10.1.1.29 53
 check_running "running.json records lxdev01 and macvm" "lxdev01 macvm"
 if [ "$(running_json | jq -c '.domains.macvm')" = '["lxdev02"]' ]; then
   pass "running.json: macvm stands for lxdev02"
@@ -510,25 +476,25 @@ fi
 expect_reply c1 tcp "$PUB" 2223 "lxdev02 22 198.51.100.10" "c1 -> $PUB:2223 reaches lxdev02:22 (activated by MAC)"
 expect_reply c2 udp "$PUB" 5354 "lxdev02 53 198.51.100.20" "c2 -> udp $PUB:5354 reaches lxdev02:53"
 check "destroy macvm" lv_virsh -q destroy macvm
-check_no_elem "after destroying macvm lxdev02's forward is gone" tcp 2223
-check_elem "lxdev01's forward is untouched" tcp 2222 10.1.1.28 22 0
+lv_check_no_elem "after destroying macvm lxdev02's forward is gone" tcp 2223
+lv_check_elem "lxdev01's forward is untouched" tcp 2222 10.1.1.28 22 0
 expect_no_reply c1 tcp "$PUB" 2223 any "c1 -> $PUB:2223 gets nothing after macvm stopped"
 
 # ================================================================== 4. stop, start, restart
 note "4. destroy closes at once, start opens again, libvirtd restart keeps it"
 check "destroy lxdev01" lv_virsh -q destroy lxdev01
-check_no_elem "right after destroy returns: no element for tcp 2222" tcp 2222
-check_no_elem "right after destroy returns: no element for udp 5353" udp 5353
+lv_check_no_elem "right after destroy returns: no element for tcp 2222" tcp 2222
+lv_check_no_elem "right after destroy returns: no element for udp 5353" udp 5353
 expect_no_reply c1 tcp "$PUB" 2222 any "after destroy c1 -> $PUB:2222 gets nothing"
 expect_no_reply c1 udp "$PUB" 5353 any "after destroy c1 -> udp $PUB:5353 gets nothing"
 check_running "running.json has no domain after destroy" ""
 check "start lxdev01 again" lv_virsh -q start lxdev01
-check_elem "started again: tcp 2222 active" tcp 2222 10.1.1.28 22
+lv_check_elem "started again: tcp 2222 active" tcp 2222 10.1.1.28 22
 expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 198.51.100.10" "started again: c1 -> $PUB:2222 reaches lxdev01"
 qemu_pid=$(lv_domain_pid lxdev01)
 # Drift for the reconnect hook to repair: one of lxdev01's elements removed by hand.
 nft_host delete element inet "$TABLE" fwd_dnat "{ $PUB . udp . 5353 }"
-check_no_elem "control: udp 5353's element removed by hand" udp 5353
+lv_check_no_elem "control: udp 5353's element removed by hand" udp 5353
 t=$EPOCHREALTIME
 check "libvirtd restart while lxdev01 runs" lv_restart
 note "timing: libvirtd restart $(lv_elapsed "$t")s"
@@ -537,8 +503,8 @@ if [ -n "$qemu_pid" ] && [ "$(lv_domain_pid lxdev01)" = "$qemu_pid" ] && lv_doma
 else
   fail "lxdev01 still runs with the same qemu" "before '$qemu_pid', after '$(lv_domain_pid lxdev01)'"
 fi
-check_elem "after the restart tcp 2222 is still active" tcp 2222 10.1.1.28 22
-check_elem "reconnect made lxdev01's removed udp element active again" udp 5353 10.1.1.28 53
+lv_check_elem "after the restart tcp 2222 is still active" tcp 2222 10.1.1.28 22
+lv_check_elem "reconnect made lxdev01's removed udp element active again" udp 5353 10.1.1.28 53
 check_running "running.json still records lxdev01" "lxdev01"
 expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 198.51.100.10" "after the libvirtd restart c1 -> $PUB:2222 reaches lxdev01"
 expect_reply c2 udp "$PUB" 5353 "lxdev01 53 198.51.100.20" "after the libvirtd restart c2 -> udp $PUB:5353 reaches lxdev01"
@@ -600,7 +566,7 @@ if [ -z "$failed" ]; then pass "$BULK concurrent virsh start all succeed"; else 
 running=$(lv_virsh -q list --name 2>/dev/null | grep -c '^lxb')
 if [ "$running" = "$BULK" ]; then pass "$BULK bulk domains run"; else fail "$BULK bulk domains run" "running: $running"; fi
 expected=$(for i in $(seq 1 $BULK); do echo "$PUB tcp $((3000 + i)) 10.1.1.$((39 + i)) 22"; done | sort)
-got=$(dnat_elements | sort)
+got=$(lv_dnat_elements | sort)
 if [ "$got" = "$expected" ]; then
   pass "fwd_dnat has exactly the $BULK bulk forwards, each to its host"
 else
@@ -619,8 +585,8 @@ for i in "${!pids[@]}"; do
 done
 note "timing: $BULK concurrent destroys $(lv_elapsed "$t")s"
 if [ -z "$failed" ]; then pass "$BULK concurrent virsh destroy all succeed"; else fail "$BULK concurrent virsh destroy all succeed" "$failed"; fi
-n=$(dnat_elements | grep -c .)
-if [ "$n" = 0 ]; then pass "after the bulk destroy fwd_dnat is empty"; else fail "after the bulk destroy fwd_dnat is empty" "$(dnat_elements)"; fi
+n=$(lv_dnat_elements | grep -c .)
+if [ "$n" = 0 ]; then pass "after the bulk destroy fwd_dnat is empty"; else fail "after the bulk destroy fwd_dnat is empty" "$(lv_dnat_elements)"; fi
 check_running "running.json: no domain after the bulk destroy" ""
 if running_json | jq -e '.domains == {}' >/dev/null 2>&1; then
   pass "running.json is well-formed with domains {}"
@@ -670,11 +636,11 @@ else
 fi
 check_exit "virtnat network stop lvnat9 is refused (define = false)" 2 vn network stop lvnat9
 check "lvnat9 is still active" net_active lvnat9
-check_no_elem "lxweb01 does not run: no element for 8080" tcp 8080
+lv_check_no_elem "lxweb01 does not run: no element for 8080" tcp 8080
 check "define domain lxweb01 on network lvnat9" lv_define_domain lxweb01 52:54:00:64:00:0A network:lvnat9
 check "start lxweb01" lv_virsh -q start lxweb01
-check_elem "the hook made lxweb01's forward active" tcp 8080 192.168.100.10 80
-wait_port_forwarding lvp-lxw 15
+lv_check_elem "the hook made lxweb01's forward active" tcp 8080 192.168.100.10 80
+lv_wait_port_forwarding lvp-lxw 15
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "c1 -> $PUB:8080 reaches lxweb01:80 through libvirt's NAT network"
 
 note "without the shim libvirt's reject wins"
@@ -686,7 +652,7 @@ expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "with the shim again 
 
 # replug_lxw: after a network restart libvirt re-creates virbr9; the guest's port goes back.
 replug_lxw() {
-  ip -n "$HOST_NS" link set lvp-lxw master virbr9 && ip -n "$HOST_NS" link set lvp-lxw up && wait_port_forwarding lvp-lxw 15
+  ip -n "$HOST_NS" link set lvp-lxw master virbr9 && ip -n "$HOST_NS" link set lvp-lxw up && lv_wait_port_forwarding lvp-lxw 15
 }
 
 note "the network hook re-ensures the shim when libvirt re-creates its rules"
@@ -710,7 +676,7 @@ while delete_shim >/dev/null 2>&1; do :; done
 vn apply >/dev/null 2>&1
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "control: before the libvirtd restart c1 -> $PUB:8080 reaches lxweb01"
 check "libvirtd restart while lxweb01 runs" lv_restart
-check_elem "after the restart 8080 is still in fwd_dnat" tcp 8080 192.168.100.10 80
+lv_check_elem "after the restart 8080 is still in fwd_dnat" tcp 8080 192.168.100.10 80
 # libvirt may re-insert its rules after the reconnect hook ran: the hook keeps re-ensuring the
 # shim for a few seconds.
 expect_shim_on_top "after the libvirtd restart the shim still comes before libvirt's reject" 8
@@ -734,7 +700,7 @@ else
 fi
 check "start lxweb01" lv_virsh -q start lxweb01
 expect_shim_on_top "right after the start the shim comes before libvirt's reject (the qemu hook)"
-wait_port_forwarding lvp-lxw 15
+lv_wait_port_forwarding lvp-lxw 15
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "the VM started after the restart serves c1 -> $PUB:8080"
 
 note "down removes the table and the shim, and nothing of libvirt's"

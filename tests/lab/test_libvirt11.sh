@@ -134,21 +134,6 @@ EOF
   } >"$CONFIG"
 }
 
-dnat_elements() {
-  lvnft -j list map inet "$TABLE" fwd_dnat 2>/dev/null | jq -r '
-    .nftables[] | select(.map) | (.map.elem // [])[]
-    | [(.[0].concat[]), (.[1].concat[])] | map(tostring) | join(" ")'
-}
-has_elem() { grep -qx "$PUB $1 $2 $3 $4" <<<"$(dnat_elements)"; }
-has_no_elem() { ! grep -q "^$PUB $1 $2 " <<<"$(dnat_elements)"; }
-check_elem() { # DESC PROTO PORT TARGET TOPORT [SECONDS]
-  if lv_wait_for "${6:-3}" has_elem "$2" "$3" "$4" "$5"; then pass "$1"; else fail "$1" "$(dnat_elements)"; fi
-}
-check_no_elem() { # DESC PROTO PORT [SECONDS]
-  if lv_wait_for "${4:-0}" has_no_elem "$2" "$3"; then pass "$1"; else fail "$1" "$(dnat_elements)"; fi
-}
-port_forwarding() { grep -q 'state forwarding' <<<"$(bridge -n "$LV_NS" link show dev "$1" 2>/dev/null)"; }
-wait_port_forwarding() { lv_wait_for "${2:-15}" port_forwarding "$1"; }
 plug() { lv_plug_guest "$@" || lv_bail "lv_plug_guest $* failed"; }
 
 # guest_input: libvirt's chain with handles; the shim's place in it.
@@ -203,7 +188,7 @@ else
   fail "virtnat's table is in the kernel; libvirt 11 made no firewall table for $BR" "$tables"
 fi
 plug lx1 "$BR" 02:ff:0a:0a:06:1c
-wait_port_forwarding lvp-lx1 15 || note "lvp-lx1 is not forwarding yet"
+lv_wait_port_forwarding lvp-lx1 15 || note "lvp-lx1 is not forwarding yet"
 lease=$(lv_dhcp lx1 10)
 expect_value "libvirt 11's dnsmasq leases lxdev01 its static address (real DHCP)" "$lease" 10.1.1.28
 start_server "$LAB_PREFIX-lx1" lxdev01 --tcp 22
@@ -211,11 +196,11 @@ start_server "$LAB_PREFIX-lx1" lxdev01 --tcp 22
 out=$(vn hook install 2>&1)
 if [[ "$out" == *restart* ]]; then pass "virtnat hook install asks for a libvirtd restart"; else fail "virtnat hook install asks for a libvirtd restart" "$out"; fi
 check "libvirtd restart (libvirt 11 reads the hooks)" lv_restart
-check_no_elem "lxdev01 does not run: its forward is closed" tcp 2222
+lv_check_no_elem "lxdev01 does not run: its forward is closed" tcp 2222
 expect_no_reply c1 tcp "$PUB" 2222 any "control: c1 -> $PUB:2222 gets nothing while lxdev01 does not run"
 check "define domain lxdev01 on $NET" lv_define_domain lxdev01 02:FF:0A:0A:06:1C "network:$NET"
 check "virsh start lxdev01 (QEMU 10, the hook of virtnat's Debian 13 package)" lv_virsh -q start lxdev01
-check_elem "the hook opened lxdev01's forward" tcp 2222 10.1.1.28 22
+lv_check_elem "the hook opened lxdev01's forward" tcp 2222 10.1.1.28 22
 expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 198.51.100.10" "c1 -> $PUB:2222 reaches lxdev01:22"
 start_server c1 outside --tcp 7000
 expect_reply "$LAB_PREFIX-lx1" tcp 198.51.100.10 7000 "outside 7000 $PUB" \
@@ -227,12 +212,12 @@ else
   fail "virtnat status: 2222 is active" "$out"
 fi
 check "virsh destroy lxdev01" lv_virsh -q destroy lxdev01
-check_no_elem "the hook closed the forward when lxdev01 stopped" tcp 2222 3
+lv_check_no_elem "the hook closed the forward when lxdev01 stopped" tcp 2222 3
 expect_no_reply c1 tcp "$PUB" 2222 any "after the stop c1 -> $PUB:2222 gets nothing"
 check "virsh start lxdev01 again" lv_virsh -q start lxdev01
-check_elem "the forward is open again" tcp 2222 10.1.1.28 22
+lv_check_elem "the forward is open again" tcp 2222 10.1.1.28 22
 check "libvirtd restart while lxdev01 runs" lv_restart
-check_elem "after the libvirtd restart the forward is still open" tcp 2222 10.1.1.28 22
+lv_check_elem "after the libvirtd restart the forward is still open" tcp 2222 10.1.1.28 22
 expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 198.51.100.10" "after the libvirtd restart c1 -> $PUB:2222 reaches lxdev01"
 
 # ================================================================== 2. libvirt's NAT network
@@ -253,7 +238,7 @@ check "net-start $LVNET in libvirt 11" lv_virsh -q net-start "$LVNET"
 cp "$REPO_DIR/tests/data/rulesets/libvirt-nat.nft" "$LV_WORK/libvirt-nat.nft"
 check "load libvirt's nftables rules for its NAT network on $LVBR (nft -f, nft 1.1.3)" load_libvirt_rules
 plug lxw "$LVBR" 52:54:00:7a:00:0a 192.168.122.10/24 192.168.122.1
-wait_port_forwarding lvp-lxw 15 || note "lvp-lxw is not forwarding yet"
+lv_wait_port_forwarding lvp-lxw 15 || note "lvp-lxw is not forwarding yet"
 start_server "$LAB_PREFIX-lxw" lxweb01 --tcp 80
 expect_reply "$LAB_PREFIX-lxw" tcp 198.51.100.10 7000 "outside 7000 $PUB" \
   "libvirt's rules at work: lxweb01 -> c1:7000 goes out through libvirt's masquerade"
@@ -273,7 +258,7 @@ fi
 expect_shim_on_top "the shim is the first rule of ip libvirt_network guest_input, before libvirt's reject"
 check "define domain lxweb01 on $LVNET" lv_define_domain lxweb01 52:54:00:7A:00:0A "network:$LVNET"
 check "virsh start lxweb01" lv_virsh -q start lxweb01
-check_elem "the hook opened lxweb01's forward" tcp 8080 192.168.122.10 80
+lv_check_elem "the hook opened lxweb01's forward" tcp 8080 192.168.122.10 80
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "c1 -> $PUB:8080 reaches lxweb01:80 through libvirt's reject"
 check "control: delete the shim by hand" delete_shims
 expect_no_reply c1 tcp "$PUB" 8080 any "without the shim libvirt's reject wins: c1 -> $PUB:8080 gets nothing"
@@ -293,7 +278,7 @@ check "libvirt's rules re-created, as libvirt does on a firewall reload (no shim
 if ! shim_present; then pass "control: now no shim in guest_input"; else fail "control: now no shim in guest_input" "$(guest_input)"; fi
 check "virsh start lxweb01" lv_virsh -q start lxweb01
 expect_shim_on_top "right after the start the shim is on top again (the qemu hook)" 2
-check_elem "the hook opened lxweb01's forward" tcp 8080 192.168.122.10 80
+lv_check_elem "the hook opened lxweb01's forward" tcp 8080 192.168.122.10 80
 expect_reply c1 tcp "$PUB" 8080 "lxweb01 80 198.51.100.10" "the VM started after the restart serves c1 -> $PUB:8080"
 
 # ================================================================== 4. down

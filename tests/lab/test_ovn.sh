@@ -22,11 +22,12 @@ export OVN_LAB_DIR="${OVN_LAB_DIR:-/tmp/virtnat-ovn-test.$$}"
 export OVN_LAB_PREFIX="${OVN_LAB_PREFIX:-vnov$$}"
 # shellcheck source=lab/ovn.sh
 source "$REPO_DIR/lab/ovn.sh"
+# shellcheck source=tests/lab/ovn_test_lib.sh
+source "$REPO_DIR/tests/lab/ovn_test_lib.sh"
 
 VIP=198.51.100.50
 NBDB="unix:$OVN_LAB_DIR/central/nb.sock"
 TIMINGS=()
-SERVERS=()
 
 timing() { # WHAT SECONDS
   TIMINGS+=("$1: $2 s")
@@ -43,35 +44,6 @@ ovn_test_cleanup() {
   else
     echo "# lab kept: OVN_LAB_DIR=$OVN_LAB_DIR OVN_LAB_PREFIX=$OVN_LAB_PREFIX bash lab/ovn.sh down; config $CONFIG"
   fi
-}
-
-# vn ARGS...: virtnat with the test's config and state, in the lab's central namespace (apply
-# also installs virtnat's nftables table: there, never in the root namespace).
-vn() {
-  ip netns exec "$(ovn_lab_ns central)" "$VIRTNAT" --config "$CONFIG" --state-dir "$WORK_DIR/state" "$@"
-}
-
-# serve NODE NAME ARGS...: a vnpeer server in a lab node (lan, g-fleet-web1, ...).
-serve() {
-  local node=$1 name=$2 log
-  shift 2
-  log="$WORK_DIR/serve-$node-$name.log"
-  ip netns exec "$(ovn_lab_ns "$node")" "$VNPEER" serve --name "$name" "$@" >"$log" 2>&1 &
-  SERVERS+=($!)
-  for _ in $(seq 1 50); do
-    grep_q "^ready " "$log" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "Bail out! vnpeer $name in $node did not start: $(cat "$log")"
-  exit 1
-}
-
-# connect NODE[/BIND] PROTO ADDR PORT [TIMEOUT_MS]: what vnpeer connect prints.
-connect() {
-  local node=${1%%/*} bind=() timeout=${5:-1500}
-  [[ "$1" == */* ]] && bind=(--bind "${1#*/}")
-  ip netns exec "$(ovn_lab_ns "$node")" "$VNPEER" connect "--$2" "$3" "$4" \
-    --timeout-ms "$timeout" "${bind[@]}" 2>&1
 }
 
 # answer NODE PROTO ADDR PORT EXPECTED DESCRIPTION: exactly EXPECTED comes back.
@@ -118,15 +90,6 @@ nb_dump() {
   for t in $(ovsdb-client list-tables "$NBDB" OVN_Northbound | tail -n +3 | grep -v '^NB_Global$'); do
     ovsdb-client dump "$NBDB" OVN_Northbound "$t"
   done >"$1"
-}
-
-virtnat_rows() { # the number of rows with external_ids:virtnat=1 in the NB tables virtnat writes
-  local t n=0
-  for t in Logical_Switch Logical_Switch_Port Logical_Router Logical_Router_Port Gateway_Chassis \
-    NAT Logical_Router_Static_Route Load_Balancer ACL Address_Set DHCP_Options DNS; do
-    n=$((n + $(ovn_lab_nbctl --bare --columns=_uuid find "$t" external_ids:virtnat=1 | grep -c .)))
-  done
-  echo "$n"
 }
 
 # ------------------------------------------------------------------ the lab
@@ -218,8 +181,6 @@ source = ["198.51.100.10/32"]
 EOF
 chmod 600 "$CONFIG"
 
-# A host's logical port is named by the UUID `vm interface` gives libvirt as interfaceid.
-port_id() { vn vm interface fleet "$1" | sed -n "s/.*interfaceid='\([^']*\)'.*/\1/p"; }
 OVN_LAB_IFACE_IDS[fleet-web1]=$(port_id web1)
 OVN_LAB_IFACE_IDS[fleet-web2]=$(port_id web2)
 note "logical ports: web1 ${OVN_LAB_IFACE_IDS[fleet-web1]}, web2 ${OVN_LAB_IFACE_IDS[fleet-web2]}"

@@ -11,7 +11,8 @@
 #
 # Checks, each with a control: libvirt plugs the tap with the iface-id and SB binds the port to
 # hv1; the VM's DHCP lease from OVN is its static address; it resolves a name from OVN's DNS;
-# the LAN reaches it through a forward (an OVN load balancer); it goes out SNATed to
+# the LAN reaches it through a forward (an OVN load balancer), also through one whose listen is
+# another address that the LAN routes to uplink_address; it goes out SNATed to
 # uplink_address; after destroy the port is unplugged and unbound and the forward gets
 # nothing; down leaves none of virtnat's rows. The guest's NIC has checksum offload off: the
 # userspace datapath passes no partial checksums (as the lab's veths need tx off).
@@ -22,6 +23,8 @@ export OVN_LAB_DIR="${OVN_LAB_DIR:-/tmp/virtnat-ovn-vm.$$}"
 export OVN_LAB_PREFIX="${OVN_LAB_PREFIX:-vnov$$}"
 # shellcheck source=lab/ovn.sh
 source "$REPO_DIR/lab/ovn.sh"
+# shellcheck source=tests/lab/ovn_test_lib.sh
+source "$REPO_DIR/tests/lab/ovn_test_lib.sh"
 # shellcheck source=tests/lab/libvirt_lib.sh
 source "$(dirname "$0")/libvirt_lib.sh"
 # shellcheck source=tests/lab/guest_lib.sh
@@ -32,8 +35,8 @@ NBDB="unix:$OVN_LAB_DIR/central/nb.sock"
 VM=vm1
 VM_MAC=02:76:6e:0a:00:15
 VM_ADDR=10.99.0.21
+OTHER_LISTEN=198.18.0.77 # a forward's listen other than uplink_address: the LAN routes it there
 PORT="" # the logical port: the UUID virtnat derives (vm interface's interfaceid)
-SERVERS=()
 
 # lv_cleanup (the EXIT trap) stops libvirt first (its destroy unplugs the tap while hv1's OVS
 # still runs), then calls lab_cleanup: here the OVN lab's.
@@ -45,33 +48,6 @@ lab_cleanup() {
   [ -z "$WORK_DIR" ] || rm -rf "$WORK_DIR"
 }
 
-vn() {
-  ip netns exec "$(ovn_lab_ns central)" "$VIRTNAT" --config "$CONFIG" --state-dir "$WORK_DIR/state" "$@"
-}
-serve() { # NODE NAME ARGS...
-  local node=$1 name=$2 log
-  shift 2
-  log="$WORK_DIR/serve-$node-$name.log"
-  ip netns exec "$(ovn_lab_ns "$node")" "$VNPEER" serve --name "$name" "$@" >"$log" 2>&1 &
-  SERVERS+=($!)
-  for _ in $(seq 1 50); do
-    grep_q "^ready " "$log" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "Bail out! vnpeer $name in $node did not start: $(cat "$log")"
-  exit 1
-}
-connect() { # NODE PROTO ADDR PORT [TIMEOUT_MS]
-  ip netns exec "$(ovn_lab_ns "$1")" "$VNPEER" connect "--$2" "$3" "$4" --timeout-ms "${5:-2000}" 2>&1
-}
-virtnat_rows() {
-  local t n=0
-  for t in Logical_Switch Logical_Switch_Port Logical_Router Logical_Router_Port Gateway_Chassis \
-    NAT Logical_Router_Static_Route Load_Balancer ACL Address_Set DHCP_Options DNS; do
-    n=$((n + $(ovn_lab_nbctl --bare --columns=_uuid find "$t" external_ids:virtnat=1 | grep -c .)))
-  done
-  echo "$n"
-}
 # the OVS interface on hv1 that carries iface-id PORT (libvirt's tap), if any
 ovs_iface() { ovn_lab_vsctl hv1 --bare --columns=name find Interface "external_ids:iface-id=$PORT" 2>/dev/null; }
 port_up() { [ "$(ovn_lab_nbctl get Logical_Switch_Port "$PORT" up 2>/dev/null)" = true ]; }
@@ -134,9 +110,15 @@ mac = "02:76:6e:0a:00:0b"
 host = "$VM"
 port = 2222
 to_port = 22
+
+[[forward]]
+host = "$VM"
+port = 2223
+to_port = 22
+listen = "$OTHER_LISTEN"
 EOF
 chmod 600 "$CONFIG"
-PORT=$(vn vm interface fleet "$VM" | sed -n "s/.*interfaceid='\([^']*\)'.*/\1/p")
+PORT=$(port_id "$VM")
 note "logical port of $VM: $PORT"
 serve lan lan --tcp 7000
 
@@ -194,6 +176,14 @@ fi
 expect_value "the VM resolves web1.fleet.test through OVN's DNS" "$(vg_resolve "$VM" web1.fleet.test)" 10.99.0.11
 expect_value "control: an unknown name resolves to nothing" "$(vg_resolve "$VM" nothere.fleet.test)" ""
 expect_reply_via connect lan tcp "$VIP" 2222 "$VM 22 198.51.100.10" "the LAN reaches the VM through the forward (lan -> $VIP:2222 -> $VM:22)"
+out=$(connect lan tcp "$OTHER_LISTEN" 2223 1500)
+case $out in
+  timeout | refused | unreachable) pass "control: before the LAN routes $OTHER_LISTEN to the gateway it gets nothing there (got: $out)" ;;
+  *) fail "control: before the LAN routes $OTHER_LISTEN to the gateway it gets nothing there" "got '$out'" ;;
+esac
+check "the LAN routes $OTHER_LISTEN to uplink_address $VIP" ip -n "$(ovn_lab_ns lan)" route replace "$OTHER_LISTEN/32" via "$VIP"
+expect_reply_via connect lan tcp "$OTHER_LISTEN" 2223 "$VM 22 198.51.100.10" \
+  "a forward whose listen is not uplink_address: lan -> $OTHER_LISTEN:2223 -> $VM:22"
 vg_expect_reply "$VM" tcp 198.51.100.10 7000 "lan 7000 $VIP" "the VM goes out SNATed to uplink_address ($VM -> lan:7000)"
 vg_expect_no_reply "$VM" tcp 198.51.100.10 7001 "control: a closed port on the LAN gets nothing"
 

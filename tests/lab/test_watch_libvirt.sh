@@ -78,13 +78,8 @@ EOF
 
 vn() { lv_exec "$VIRTNAT" "$@"; }
 
-dnat_elements() {
-  nft_host -j list map inet "$TABLE" fwd_dnat 2>/dev/null | jq -r '
-    .nftables[] | select(.map) | (.map.elem // [])[]
-    | [(.[0].concat[]), (.[1].concat[])] | map(tostring) | join(" ")'
-}
-has_elem() { grep -qx "$PUB tcp $1 $2 22" <<<"$(dnat_elements)"; } # PORT TARGET
-has_no_elem() { ! grep -q "^$PUB tcp $1 " <<<"$(dnat_elements)"; }  # PORT
+has_elem() { grep -qx "$PUB tcp $1 $2 22" <<<"$(lv_dnat_elements)"; } # PORT TARGET
+has_no_elem() { ! grep -q "^$PUB tcp $1 " <<<"$(lv_dnat_elements)"; }  # PORT
 
 fwi() { ip netns exec "$HOST_NS" iptables -w -S LIBVIRT_FWI 2>&1; }
 shim_present() { grep -q -- '--comment virtnat-shim' <<<"$(fwi)"; }
@@ -144,8 +139,6 @@ expect_new_repairs() {
 
 watch_alive() { [ -n "$WATCH_PID" ] && kill -0 "$WATCH_PID" 2>/dev/null; }
 
-port_forwarding() { grep -q 'state forwarding' <<<"$(bridge -n "$LV_NS" link show dev "$1" 2>/dev/null)"; }
-
 # ================================================================== set-up
 note "apply (no hook installed), then watch"
 check_exit "control: libvirt's hooks folder does not exist (no hook can run)" 1 test -e "$(lv_hooks_dir)"
@@ -162,8 +155,8 @@ start_server "$LAB_PREFIX-lxg1" lxdev01 --tcp 22
 start_server "$LAB_PREFIX-lxg2" lxdev02 --tcp 22
 check "define domain lxdev01 (NIC on network $NET)" lv_define_domain lxdev01 02:FF:0A:0A:06:1C "network:$NET"
 check "define domain web2 (another name, lxdev02's MAC)" lv_define_domain web2 02:FF:0A:0A:06:1D "network:$NET"
-lv_wait_for 15 port_forwarding lvp-lxg1
-lv_wait_for 15 port_forwarding lvp-lxg2
+lv_wait_for 15 lv_port_forwarding lvp-lxg1
+lv_wait_for 15 lv_port_forwarding lvp-lxg2
 check "control: the host reaches lxdev01's server 10.1.1.28:22 directly" peer_connect host tcp 10.1.1.28 22 2000
 check "control: the host reaches lxdev02's server 10.1.1.29:22 directly" peer_connect host tcp 10.1.1.29 22 2000
 
