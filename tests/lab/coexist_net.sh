@@ -93,17 +93,12 @@ cn_dhcp() {
   ip netns exec "$CN_SG1" busybox udhcpc -i eth0 -f -q -n -t "${1:-4}" -T 1 \
     -s "$WORK_DIR/udhcpc.script" 2>/dev/null | sed -n 's/^lease //p' | tail -n 1
 }
-# cn_resolve NODE NAME SERVER: the addresses busybox nslookup gets.
-cn_resolve() {
-  ip netns exec "$(node_ns "$1")" timeout 4 busybox nslookup -type=a "$2" "$3" 2>&1 |
-    sed -n '/^Name:/,$p' | sed -n 's/^Address:[[:space:]]*\([0-9.]*\).*/\1/p'
-}
 
 cn_must_pass() {
   local what=$1 got
   got=$(cn_dhcp)
   expect_value "$what: DHCP: sg1 gets its static lease on vsbr0" "$got" "$CN_GUEST_ADDR"
-  got=$(cn_resolve "$CN_SG1" sadev01.sa.test 10.2.2.1)
+  got=$(resolve4 "$CN_SG1" sadev01.sa.test 10.2.2.1)
   expect_value "$what: DNS: sg1 resolves sadev01.sa.test at 10.2.2.1" "$got" "$CN_GUEST_ADDR"
   expect_reply c1 tcp "$CN_PUB" 2222 "lxdev01 8080 198.51.100.10" "$what: forward c1 -> $CN_PUB:2222 reaches lxdev01:8080 (nbr0)"
   expect_reply c1 tcp "$CN_PUB" 2224 "sadev01 8080 198.51.100.10" "$what: forward c1 -> $CN_PUB:2224 reaches sadev01:8080 (vsbr0)"
@@ -113,7 +108,7 @@ cn_must_pass() {
 
 cn_must_not() {
   local what=$1 got
-  got=$(cn_resolve c1 sadev01.sa.test 10.2.2.1)
+  got=$(resolve4 c1 sadev01.sa.test 10.2.2.1)
   expect_value "$what: the LAN gets no answer from the guests' dnsmasq (c1 -> 10.2.2.1:53)" "$got" ""
   expect_no_reply c1 tcp 10.2.2.1 53 any "$what: c1 -> tcp 10.2.2.1:53 gets nothing"
   expect_no_reply c1 tcp "$CN_PUB" 2299 any "$what: an unforwarded port (c1 -> $CN_PUB:2299) gets nothing"

@@ -663,6 +663,12 @@ dhcp6() {
   cat "$dir/address" 2>/dev/null
 }
 
+# resolve4 NODE NAME SERVER: the IPv4 addresses (A) busybox nslookup gets, one per line.
+resolve4() {
+  ip netns exec "$(node_ns "$1")" timeout 4 busybox nslookup -type=a "$2" "$3" 2>&1 |
+    sed -n '/^Name:/,$p' | sed -n 's/^Address:[[:space:]]*\([0-9.]*\).*/\1/p'
+}
+
 # resolve6 NODE NAME SERVER: the IPv6 addresses (AAAA) busybox nslookup gets, one per line.
 resolve6() {
   ip netns exec "$(node_ns "$1")" timeout 5 busybox nslookup -type=aaaa "$2" "$3" 2>&1 |

@@ -86,15 +86,10 @@ EOF
 
 # dhcp: the address the guest gets from libvirt's dnsmasq (empty if none).
 dhcp() { lv_dhcp "$GUEST" "${1:-4}" 2>/dev/null; }
-# resolve NODE NAME SERVER: the addresses busybox nslookup gets.
-resolve() {
-  ip netns exec "$(node_ns "$1")" timeout 4 busybox nslookup -type=a "$2" "$3" 2>&1 |
-    sed -n '/^Name:/,$p' | sed -n 's/^Address:[[:space:]]*\([0-9.]*\).*/\1/p'
-}
 must_pass() {
   expect_value "$1: DHCP: the guest gets lxdev01's static lease from libvirt's dnsmasq" "$(dhcp)" "$GUEST_ADDR"
   expect_value "$1: DNS: the guest resolves lxdev01.devops.test at 10.1.1.1" \
-    "$(resolve "$GUEST_NS" lxdev01.devops.test 10.1.1.1)" "$GUEST_ADDR"
+    "$(resolve4 "$GUEST_NS" lxdev01.devops.test 10.1.1.1)" "$GUEST_ADDR"
   expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 198.51.100.10" "$1: forward c1 -> $PUB:2222 reaches lxdev01:22"
   expect_reply "$GUEST_NS" tcp 198.51.100.10 7000 "lan 7000 $PUB" "$1: egress lxdev01 -> c1:7000 (masqueraded)"
 }
@@ -126,7 +121,7 @@ check "start lxdev01" lv_virsh -q start lxdev01
 if lv_wait_for 3 lv_has_elem tcp 2222 "$GUEST_ADDR" 22; then pass "the hook opened lxdev01's forward"; else fail "the hook opened lxdev01's forward" "$(lv_dnat_elements)"; fi
 must_pass "zone virtnat"
 expect_value "the LAN gets no answer from the guests' dnsmasq (c1 -> 10.1.1.1:53)" \
-  "$(resolve c1 lxdev01.devops.test 10.1.1.1)" ""
+  "$(resolve4 c1 lxdev01.devops.test 10.1.1.1)" ""
 expect_no_reply c1 tcp "$PUB" 2299 any "an unforwarded port (c1 -> $PUB:2299) gets nothing"
 expect_no_reply c1 tcp "$GUEST_ADDR" 22 any "a guest by its address (c1 -> $GUEST_ADDR:22, routed) gets nothing"
 expect_no_reply "$GUEST_NS" tcp 10.1.1.1 9999 any "a guest gets nothing else of the host (-> 10.1.1.1:9999)"

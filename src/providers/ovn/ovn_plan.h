@@ -18,12 +18,13 @@
 
 namespace virtnat::ovn {
 
-// Names of a network's rows. Every name but the hosts' ports is NETWORK + '.' + a suffix, and
-// ovn network names have no '.', so no two networks' rows share a name.
-// The same UUID on every host, from every build: RFC 9562 version 8 (vendor-defined) over two
-// 64-bit FNV-1a hashes of "NETWORK/HOST".
+// The name of a host's logical switch port: the same UUID on every host, from every build, RFC
+// 9562 version 8 (vendor-defined) over two 64-bit FNV-1a hashes of "NETWORK/HOST", each mixed
+// by MurmurHash3's finaliser.
 std::string PortId(const std::string& network, const std::string& host);
 
+// Names of a network's rows. Every name but the hosts' ports is NETWORK + '.' + a suffix, and
+// ovn network names have no '.', so no two networks' rows share a name.
 struct NetworkNames {
   explicit NetworkNames(const std::string& network);
   std::string network;
