@@ -127,10 +127,10 @@ vg_connect() {
   vg_exec "$1" "vnpeer connect --$2 $3 $4 --timeout-ms ${5:-2000}"
 }
 
-# vg_resolve NAME FQDN: the IPv4 addresses the guest's resolver (from DHCP) gives for FQDN,
-# one a line (busybox nslookup A query); nothing when it does not resolve.
+# vg_resolve NAME FQDN [a|aaaa]: the addresses the guest's resolver (from DHCP) gives for
+# FQDN, one a line (busybox nslookup, an A query unless aaaa); nothing when it does not resolve.
 vg_resolve() {
-  vg_exec "$1" "nslookup -type=a $2" 2>/dev/null |
+  vg_exec "$1" "nslookup -type=${3:-a} $2" 2>/dev/null |
     awk '/^Name:/ { found = 1 } found && /^Address/ { sub(/^Address:?[[:space:]]*/, ""); print }'
 }
 

@@ -4,22 +4,25 @@
 #   bash tests/lab/test_guests.sh BUILD_DIR
 #
 # The config has a libvirt network (provider libvirt, mode nat) with lxdev01 and lxdev02 and a
-# standalone network (virtnat's own bridge and dnsmasq) with lxdev03, and forwards to each
-# (TCP, UDP, a port range, an allowlist). Then: virtnat apply, virtnat hook install, libvirtd
+# standalone network (virtnat's own bridge and dnsmasq) with lxdev03, both dual-stack, and
+# forwards to each (TCP, UDP, a port range, an allowlist per family) on public_address and
+# public_address6. The guests run DHCPv6 too (dhclient -6 with a DUID-LL in the image). Then: virtnat apply, virtnat hook install, libvirtd
 # restarted, the three VMs booted at once, and every promise checked with what the VMs
 # themselves say and do:
 #   1. every VM gets exactly its static address from DHCP (libvirt's dnsmasq, virtnat's
-#      dnsmasq) and the server's lease names it, it resolves its neighbour's FQDN (on the
+#      dnsmasq) and the server's lease names it, and its IPv6 address (derived from the IPv4
+#      one) from DHCPv6 with a default route from router advertisements, it resolves its neighbour's FQDN (on the
 #      standalone network the neighbour lxdev04 is never booted: its name resolves from the
 #      config alone) and unknown names get NXDOMAIN
-#   2. VMs reach the LAN through NAT (the LAN sees the host's address); the LAN cannot reach
-#      a VM directly
-#   3. LAN clients reach each VM's services through the forwards: TCP, UDP, HTTP, a port range
-#      mapped port by port; the allowlist holds; unforwarded ports get nothing
+#   2. VMs reach the LAN through NAT and NAT66 (the LAN sees the host's address); the LAN
+#      cannot reach a VM directly, over either family
+#   3. LAN clients reach each VM's services through the forwards, over IPv4 and IPv6: TCP,
+#      UDP, HTTP, a port range mapped port by port; the allowlist holds per family;
+#      unforwarded ports get nothing
 #   4. hairpin: VM 2 (and the VM on the other network) reach VM 1 through the public
 #      address; the host does too
-#   5. virsh shutdown (ACPI) and virsh destroy close a VM's forwards at once; starting the
-#      VMs again opens them, and they get the same addresses again
+#   5. virsh shutdown (ACPI) and virsh destroy close a VM's forwards (both families) at
+#      once; starting the VMs again opens them, and they get the same addresses again
 #   6. libvirtd restarted while the VMs run: same QEMU processes, and everything still works
 #      (DHCP renewals included)
 # Every assertion can fail; the negative ones are the controls.
@@ -36,15 +39,20 @@ lv_require_root_and_tools
 for tool in jq python3 busybox apt-get dpkg-deb; do
   command -v "$tool" >/dev/null 2>&1 || lv_bail "$tool is missing (run scripts/install-deps)"
 done
+DHCLIENT=$(command -v dhclient) || lv_bail "dhclient is missing (run scripts/install-deps)"
 
 # The guest image (cached after the first run) is made while the lab and libvirtd start.
 lv_make_work
-# shellcheck disable=SC2119 # no extra binaries for the image
-(vg_prepare >"$LV_WORK/prepare.log" 2>&1 && echo "$VG_KERNEL $VG_VIRT" >"$LV_WORK/prepare.done") &
+# The guests run DHCPv6 with Debian's dhclient (their busybox has no DHCPv6 client).
+(vg_prepare "$DHCLIENT" >"$LV_WORK/prepare.log" 2>&1 && echo "$VG_KERNEL $VG_VIRT" >"$LV_WORK/prepare.done") &
 PREPARE_PID=$!
 
 # The CLI shares /run/virtnat with the hook: no private state folder for this test.
 lv_lab_for_hook --without-nbr0
+# The LAN is dual-stack: public_address6 on the host's uplink, c1 and c2 beside it.
+{ in_ns host sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null &&
+  addr6_add host uplink "$LAB6_PUB/64" && addr6_add c1 eth0 "$LAB6_C1/64" &&
+  addr6_add c2 eth0 "$LAB6_C2/64" && wait_dad host c1 c2; } || lv_bail "cannot make the LAN dual-stack"
 # Standalone networks keep their dnsmasq files under VIRTNAT_LIB_DIR; dnsmasq drops root to
 # user dnsmasq and then reads them.
 chmod 0755 "$WORK_DIR"
@@ -55,8 +63,13 @@ C1=198.51.100.10
 C2=198.51.100.20
 GW1=10.1.1.1
 GW3=10.2.2.1
+PUB6=$LAB6_PUB
+C1_6=$LAB6_C1
+C2_6=$LAB6_C2
 declare -A MAC=([lxdev01]=02:ff:0a:0a:06:1c [lxdev02]=02:ff:0a:0a:06:1d [lxdev03]=02:ff:0a:0a:07:1e)
 declare -A ADDR=([lxdev01]=10.1.1.28 [lxdev02]=10.1.1.29 [lxdev03]=10.2.2.30)
+# Derived from the IPv4 addresses: the network's prefix + the last octet in hex.
+declare -A ADDR6=([lxdev01]=fd00:1:1::1c [lxdev02]=fd00:1:1::1d [lxdev03]=fd00:2:2::1e)
 declare -A FQDN=([lxdev01]=lxdev01.devops.test [lxdev02]=lxdev02.devops.test [lxdev03]=lxdev03.sa.test)
 declare -A TARGET=([lxdev01]=network:vm_nat [lxdev02]=network:vm_nat [lxdev03]=vsbr0)
 VMS=(lxdev01 lxdev02 lxdev03)
@@ -65,6 +78,7 @@ cat >"$CONFIG" <<EOF
 [settings]
 table = "$TABLE"
 public_address = "$PUB"
+public_address6 = "$PUB6"
 vm_lifecycle = "libvirt"
 
 [[network]]
@@ -74,6 +88,8 @@ provider = "libvirt"
 bridge = "vnat0"
 address = "$GW1/24"
 dhcp_range = "10.1.1.100-10.1.1.254"
+address6 = "fd00:1:1::1/64"
+dhcp_range6 = "fd00:1:1::100-fd00:1:1::1ff"
 domain = "devops.test"
 
 [[network.host]]
@@ -93,6 +109,7 @@ provider = "standalone"
 bridge = "vsbr0"
 address = "$GW3/24"
 dhcp_range = "10.2.2.100-10.2.2.150"
+address6 = "fd00:2:2::1/64"
 domain = "sa.test"
 
 [[network.host]]
@@ -139,7 +156,7 @@ to_port = "53"
 host = "lxdev03"
 port = "2223"
 to_port = "22"
-source = ["$C1/32"]
+source = ["$C1/32", "$C1_6/128"]
 description = "only c1"
 
 [[forward]]
@@ -214,14 +231,35 @@ check_guest_addr() {
   fi
 }
 
-# check_resolve VM FQDN ADDRESS: the VM's resolver (from DHCP) answers exactly ADDRESS.
+# check_resolve VM FQDN ADDRESS [a|aaaa]: the VM's resolver (from DHCP) answers exactly ADDRESS.
 check_resolve() {
-  local out
-  out=$(vg_resolve "$1" "$2" | tr '\n' ' ')
+  local out type=${4:-a}
+  out=$(vg_resolve "$1" "$2" "$type" | tr '\n' ' ')
   if [ "$out" = "$3 " ]; then
-    pass "VM $1 resolves $2 to $3"
+    pass "VM $1 resolves $2 ($type) to $3"
   else
-    fail "VM $1 resolves $2 to $3" "got: '$out'" "$(vg_exec "$1" "cat /etc/resolv.conf; nslookup -type=a $2" 2>&1)"
+    fail "VM $1 resolves $2 ($type) to $3" "got: '$out'" "$(vg_exec "$1" "cat /etc/resolv.conf; nslookup -type=$type $2" 2>&1)"
+  fi
+}
+
+# check_lease6 VM: the DHCPv6 lease the VM reported is exactly its address6, the VM's eth0
+# has it as its only global IPv6 address, and a router advertisement gave it a default route
+# (via the router's link-local address; the guest sets no IPv6 route itself).
+check_lease6() {
+  local vm=$1 line addrs route
+  line=$(vg_console "$vm" | grep -m1 '^vnguest: lease6 ')
+  if [[ "$line" == "vnguest: lease6 ${ADDR6[$vm]}/128 "* ]]; then
+    pass "VM $vm got exactly its address6 from DHCPv6 ($line)"
+  else
+    fail "VM $vm got exactly its address6 from DHCPv6" "expected: ${ADDR6[$vm]}/128" "got: $line" \
+      "$(vg_exec "$vm" "cat /run/dhclient6.log" 2>&1 | tail -n 5)" "$(vg_dump "$vm")"
+  fi
+  addrs=$(vg_exec "$vm" "ip -6 -o addr show dev eth0 scope global" 2>&1 | awk '{ print $4 }' | tr '\n' ' ')
+  route=$(vg_exec "$vm" "ip -6 route show default" 2>&1)
+  if [ "$addrs" = "${ADDR6[$vm]}/128 " ] && [[ "$route" == "default via fe80::"* ]]; then
+    pass "inside VM $vm, eth0 has ${ADDR6[$vm]} alone and a default route from a router advertisement"
+  else
+    fail "inside VM $vm, eth0 has ${ADDR6[$vm]} alone and a default route from RA" "addresses: $addrs" "route: $route"
   fi
 }
 
@@ -273,7 +311,7 @@ for vm in "${VMS[@]}"; do start_vm "$vm"; done
 note "timing: three virsh start $(lv_elapsed "$t")s"
 for vm in "${VMS[@]}"; do check_vm_elements "right after virsh start $vm, its forwards are in fwd_dnat (the hook)" "$vm" yes; done
 # Wait for the guests; the LAN's test peers start meanwhile.
-start_server c1 c1 --tcp 7000 --udp 7001
+start_server46 c1 c1 --tcp 7000 --udp 7001
 wait_vms_ready 200 "${VMS[@]}" || {
   note "the VMs did not all boot; the rest would only repeat that"
   finish
@@ -284,6 +322,7 @@ note "timing: boot of three VMs at once $(lv_elapsed "$t")s"
 note "1. DHCP gives each VM its static address; DNS knows the neighbours"
 for vm in "${VMS[@]}"; do check_lease "$vm"; done
 for vm in "${VMS[@]}"; do check_guest_addr "$vm"; done
+for vm in "${VMS[@]}"; do check_lease6 "$vm"; done
 leases=$(lv_virsh -q net-dhcp-leases vm_nat 2>&1)
 for vm in lxdev01 lxdev02; do
   if grep -Eq "${MAC[$vm]} +ipv4 +${ADDR[$vm]}/24 +$vm " <<<"$leases"; then
@@ -292,17 +331,31 @@ for vm in lxdev01 lxdev02; do
     fail "libvirt's dnsmasq leased ${ADDR[$vm]} to $vm's MAC under the name $vm" "$leases"
   fi
 done
+for vm in lxdev01 lxdev02; do
+  if grep -Eq " +ipv6 +${ADDR6[$vm]}/64 " <<<"$leases"; then
+    pass "libvirt's dnsmasq leased ${ADDR6[$vm]} to $vm over DHCPv6 (matched by its DUID-LL)"
+  else
+    fail "libvirt's dnsmasq leased ${ADDR6[$vm]} to $vm over DHCPv6" "$leases"
+  fi
+done
 leases=$(vn leases vm_sa 2>&1)
 if grep -i "${MAC[lxdev03]}" <<<"$leases" | grep -w "${ADDR[lxdev03]}" | grep -qw lxdev03; then
   pass "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC under the name lxdev03"
 else
   fail "virtnat's dnsmasq leased ${ADDR[lxdev03]} to lxdev03's MAC under the name lxdev03" "$leases"
 fi
+if grep -w "${ADDR6[lxdev03]}" <<<"$leases" | grep -qw lxdev03; then
+  pass "virtnat's dnsmasq leased ${ADDR6[lxdev03]} to lxdev03 over DHCPv6 (virtnat leases shows it)"
+else
+  fail "virtnat's dnsmasq leased ${ADDR6[lxdev03]} to lxdev03 over DHCPv6" "$leases"
+fi
 check_resolve lxdev01 lxdev02.devops.test "${ADDR[lxdev02]}"
 check_resolve lxdev02 lxdev01.devops.test "${ADDR[lxdev01]}"
 check_resolve lxdev03 lxdev03.sa.test "${ADDR[lxdev03]}"
 check_resolve lxdev03 lxdev04.sa.test 10.2.2.31
 check_resolve lxdev01 lxdev01 "${ADDR[lxdev01]}"
+check_resolve lxdev01 lxdev02.devops.test "${ADDR6[lxdev02]}" aaaa
+check_resolve lxdev03 lxdev04.sa.test fd00:2:2::1f aaaa
 check_no_resolve lxdev01 nosuch.devops.test
 check_no_resolve lxdev03 lxdev01.sa.test
 
@@ -316,6 +369,12 @@ in_ns c1 ip route add 10.1.1.0/24 via "$PUB"
 in_ns c1 ip route add 10.2.2.0/24 via "$PUB"
 expect_no_reply c1 tcp "${ADDR[lxdev01]}" 22 any "c1 routed straight to lxdev01 ${ADDR[lxdev01]}:22 gets nothing"
 expect_no_reply c1 tcp "${ADDR[lxdev03]}" 22 any "c1 routed straight to lxdev03 ${ADDR[lxdev03]}:22 gets nothing"
+vg_expect_reply lxdev01 tcp "$C1_6" 7000 "c1 7000 $PUB6" "VM lxdev01 -> c1 tcp [$C1_6]:7000: NAT66, the LAN sees the host's address"
+vg_expect_reply lxdev03 udp "$C1_6" 7001 "c1 7001 $PUB6" "VM lxdev03 (standalone network) -> c1 udp [$C1_6]:7001: NAT66"
+in_ns c1 ip -6 route add fd00:1:1::/64 via "$PUB6"
+in_ns c1 ip -6 route add fd00:2:2::/64 via "$PUB6"
+expect_no_reply c1 tcp "${ADDR6[lxdev01]}" 22 any "c1 routed straight to lxdev01 [${ADDR6[lxdev01]}]:22 gets nothing"
+expect_no_reply c1 tcp "${ADDR6[lxdev03]}" 22 any "c1 routed straight to lxdev03 [${ADDR6[lxdev03]}]:22 gets nothing"
 
 # ================================================================== 3. forwards
 note "3. the LAN reaches the VMs through their forwards"
@@ -338,7 +397,26 @@ check_forwards() { # SUFFIX: the whole forward matrix from the LAN, described wi
   expect_reply c2 tcp "$PUB" 5355 "lxdev03 53 $C2" "c2 -> $PUB:5355 reaches VM lxdev03:53 (tcp of tcp,udp)$s"
   expect_reply c2 udp "$PUB" 5355 "lxdev03 53 $C2" "c2 -> udp $PUB:5355 reaches VM lxdev03:53 (udp of tcp,udp)$s"
 }
+# check_forwards6 SUFFIX: the same forwards on public_address6 (a forward without listen to a
+# dual-stack host opens on both), the allowlist's IPv6 entry included.
+check_forwards6() {
+  local s=$1 body
+  expect_reply c1 tcp "$PUB6" 2222 "lxdev01 22 $C1_6" "c1 -> [$PUB6]:2222 reaches VM lxdev01:22 over IPv6$s"
+  expect_reply c2 udp "$PUB6" 5353 "lxdev01 53 $C2_6" "c2 -> udp [$PUB6]:5353 reaches VM lxdev01:53 over IPv6$s"
+  body=$(http_get c1 "http://[$PUB6]:8080/cgi-bin/whoami")
+  if [ "$body" = "lxdev01 80 $C1_6" ]; then
+    pass "c1 -> http://[$PUB6]:8080/ reaches busybox httpd in VM lxdev01$s (got: $body)"
+  else
+    fail "c1 -> http://[$PUB6]:8080/ reaches busybox httpd in VM lxdev01$s" "got: $body"
+  fi
+  expect_reply c2 tcp "$PUB6" 9002 "lxdev02 8002 $C2_6" "c2 -> [$PUB6]:9002 reaches VM lxdev02:8002 (range) over IPv6$s"
+  expect_reply c1 tcp "$PUB6" 2223 "lxdev03 22 $C1_6" "c1 -> [$PUB6]:2223 reaches VM lxdev03:22 (allowlisted by its IPv6 entry)$s"
+  expect_no_reply c2 tcp "$PUB6" 2223 timeout "c2 -> [$PUB6]:2223 gets nothing: not on lxdev03's allowlist$s"
+  expect_reply c2 udp "$PUB6" 5355 "lxdev03 53 $C2_6" "c2 -> udp [$PUB6]:5355 reaches VM lxdev03:53 over IPv6$s"
+}
 check_forwards ""
+check_forwards6 ""
+expect_no_reply c1 tcp "$PUB6" 9003 any "c1 -> [$PUB6]:9003 (just past the range) gets nothing"
 expect_no_reply c1 tcp "$PUB" 9003 any "c1 -> $PUB:9003 (just past the range) gets nothing"
 expect_no_reply c1 tcp "$PUB" 22 any "c1 -> $PUB:22 (no forward; the VM's own port) gets nothing"
 expect_no_reply c1 tcp "$PUB" 8001 any "c1 -> $PUB:8001 (the range's target port, not its public port) gets nothing"
@@ -351,6 +429,8 @@ vg_expect_reply lxdev02 tcp "$PUB" 2222 "lxdev01 22 $GW1" "VM lxdev02 -> $PUB:22
 vg_expect_reply lxdev02 udp "$PUB" 5353 "lxdev01 53 $GW1" "VM lxdev02 -> udp $PUB:5353 reaches VM lxdev01 (hairpin)"
 vg_expect_reply lxdev03 tcp "$PUB" 9001 "lxdev02 8001" "VM lxdev03 (other network) -> $PUB:9001 reaches VM lxdev02:8001"
 expect_reply host tcp "$PUB" 2222 "lxdev01 22" "the host -> $PUB:2222 reaches VM lxdev01"
+vg_expect_reply lxdev02 tcp "$PUB6" 2222 "lxdev01 22 fd00:1:1::1" "VM lxdev02 -> [$PUB6]:2222 reaches VM lxdev01 (IPv6 hairpin, masqueraded to the gateway)"
+vg_expect_reply lxdev03 tcp "$PUB6" 9001 "lxdev02 8001" "VM lxdev03 (other network) -> [$PUB6]:9001 reaches VM lxdev02:8001"
 
 # ================================================================== 5. shutdown, destroy, start
 note "5. virsh shutdown / destroy close a VM's forwards at once; start opens them again"
@@ -360,6 +440,7 @@ check "virsh destroy lxdev03" lv_virsh -q destroy lxdev03
 check_vm_elements "right after virsh destroy returns, lxdev03 has no fwd_dnat element" lxdev03 no
 expect_no_reply c1 tcp "$PUB" 2223 any "after destroy c1 -> $PUB:2223 gets nothing"
 expect_no_reply c2 udp "$PUB" 5355 any "after destroy c2 -> udp $PUB:5355 gets nothing"
+expect_no_reply c1 tcp "$PUB6" 2223 any "after destroy c1 -> [$PUB6]:2223 gets nothing"
 if lv_wait_domain_state lxdev02 "shut off" 90; then
   pass "lxdev02 powered itself off after virsh shutdown ($(lv_elapsed "$t")s): $(vg_console lxdev02 | grep -m1 'power button')"
 else
@@ -368,6 +449,7 @@ fi
 check_vm_elements "once lxdev02 is shut off, it has no fwd_dnat element" lxdev02 no
 expect_no_reply c1 tcp "$PUB" 9000 any "after shutdown c1 -> $PUB:9000 gets nothing"
 expect_no_reply c1 udp "$PUB" 5354 any "after shutdown c1 -> udp $PUB:5354 gets nothing"
+expect_no_reply c1 tcp "$PUB6" 9000 any "after shutdown c1 -> [$PUB6]:9000 gets nothing"
 check_vm_elements "lxdev01's forwards stay" lxdev01 yes
 expect_reply c1 tcp "$PUB" 2222 "lxdev01 22 $C1" "c1 -> $PUB:2222 still reaches VM lxdev01"
 t=$EPOCHREALTIME
@@ -379,9 +461,12 @@ wait_vms_ready 200 lxdev02 lxdev03
 note "timing: second boot of two VMs $(lv_elapsed "$t")s"
 check_lease lxdev02
 check_lease lxdev03
+check_lease6 lxdev02
+check_lease6 lxdev03
 expect_reply c1 tcp "$PUB" 9001 "lxdev02 8001 $C1" "after the restart c1 -> $PUB:9001 reaches VM lxdev02:8001"
 expect_reply c1 tcp "$PUB" 2223 "lxdev03 22 $C1" "after the restart c1 -> $PUB:2223 reaches VM lxdev03"
 expect_no_reply c2 tcp "$PUB" 2223 timeout "after the restart c2 -> $PUB:2223 still gets nothing (allowlist)"
+expect_reply c1 tcp "$PUB6" 9001 "lxdev02 8001 $C1_6" "after the restart c1 -> [$PUB6]:9001 reaches VM lxdev02:8001"
 
 # ================================================================== 6. libvirtd restart
 note "6. libvirtd restarted while the VMs run"
@@ -399,6 +484,7 @@ for vm in "${VMS[@]}"; do
   check_vm_elements "after the libvirtd restart $vm's forwards are in fwd_dnat" "$vm" yes
 done
 check_forwards " (after the libvirtd restart)"
+check_forwards6 " (after the libvirtd restart)"
 vg_expect_reply lxdev02 tcp "$PUB" 2222 "lxdev01 22 $GW1" "after the libvirtd restart: hairpin VM lxdev02 -> VM lxdev01"
 vg_expect_reply lxdev01 tcp "$C1" 7000 "c1 7000 $PUB" "after the libvirtd restart: VM lxdev01 -> c1 through NAT"
 # The DHCP servers still answer: each VM renews its lease (udhcpc on SIGUSR1); the guest's
