@@ -631,11 +631,12 @@ start_server46() {
   start_server6 "$@"
 }
 
-# dhcp6 NODE [SECONDS]: one DHCPv6 exchange with Debian's isc-dhcp-client (`dhclient -6`) on
-# NODE's eth0; puts the address it was given on eth0 and prints it (nothing if none). Lease,
-# DUID, pid and script files live in the test's folder; the client is ended afterwards.
+# dhcp6 NODE [SECONDS [IFACE]]: one DHCPv6 exchange with Debian's isc-dhcp-client
+# (`dhclient -6`) on NODE's IFACE (eth0); puts the address it was given on it and prints it
+# (nothing if none). Lease, DUID, pid and script files live in the test's folder; the client
+# is ended afterwards.
 dhcp6() {
-  local ns secs=${2:-15} dir
+  local ns secs=${2:-15} iface=${3:-eth0} dir
   ns=$(node_ns "$1")
   dir="$WORK_DIR/dhclient6-$ns"
   mkdir -p "$dir"
@@ -658,7 +659,7 @@ dhcp6() {
   # bound, and its pid file ends it.
   ip netns exec "$ns" timeout "$((secs + 5))" \
     dhclient -6 -1 -D LL -cf "$dir/dhclient.conf" -lf "$dir/leases" -pf "$dir/pid" \
-    -sf "$dir/script" eth0 >"$dir/log" 2>&1
+    -sf "$dir/script" "$iface" >"$dir/log" 2>&1
   if [ -s "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; fi
   cat "$dir/address" 2>/dev/null
 }
