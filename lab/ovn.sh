@@ -46,7 +46,8 @@
 #   192.0.2.1    192.0.2.2    192.0.2.3   br-phy (eth-ul + the tunnel address), br-int, and
 #   br-provider  br-provider              ovn-controller (system-id hvN, geneve over br-phy)
 #     |            |
-#   lan (bridge br0: 198.51.100.10, .11, .254/24; 203.0.113.1/32 beyond the gateway)
+#   lan (bridge br0: 198.51.100.10, .11, .254/24; 203.0.113.1/32 beyond the gateway;
+#        2001:db8:100::10, ::11, ::fe/64)
 #
 # hv1 and hv2 are gateway chassis: ovn-bridge-mappings=physnet1:br-provider.
 
@@ -222,8 +223,14 @@ _ovn_lab_start_lan() {
   ip -n "$L" addr add 198.51.100.11/24 dev br0 # another client (outside allowlists)
   ip -n "$L" addr add 198.51.100.254/24 dev br0 # the provider network's gateway
   ip -n "$L" addr add 203.0.113.1/32 dev lo     # "the internet", beyond that gateway
-  # A LAN client's ARP retry delays the first contact by about 1 s: retry sooner.
+  # The same in IPv6 (nodad: usable at once): 2001:db8:100::10 and ::11, gateway ::fe.
+  ip -n "$L" -6 addr add 2001:db8:100::10/64 dev br0 nodad
+  ip -n "$L" -6 addr add 2001:db8:100::11/64 dev br0 nodad
+  ip -n "$L" -6 addr add 2001:db8:100::fe/64 dev br0 nodad
+  # A LAN client's ARP (and neighbour solicitation) retry delays the first contact by about
+  # 1 s: retry sooner.
   ip netns exec "$L" sysctl -q -w net.ipv4.neigh.br0.retrans_time_ms=100
+  ip netns exec "$L" sysctl -q -w net.ipv6.neigh.br0.retrans_time_ms=100
 }
 
 _ovn_lab_chassis_ready() {
@@ -358,9 +365,9 @@ ovn_lab_dhcp() {
 #!/bin/sh
 # udhcpc hook for the OVN lab: sets the address in the guest namespace, writes the lease file.
 case "$1" in
-  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
   bound | renew)
-    ip addr flush dev "$interface"
+    ip -4 addr flush dev "$interface"  # IPv4 only: the link-local IPv6 address stays (DHCPv6)
     ip addr add "$ip/$mask" dev "$interface"
     [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
     echo "ip=$ip mask=$mask router=$router dns=$dns domain=$domain mtu=$mtu lease=$lease serverid=$serverid" >"$VN_LEASE_FILE"

@@ -379,7 +379,8 @@ void ParseOvnNetwork(TableReader& reader, Network& network, Diagnostics& diagnos
                         fmt::format("an isolated network has no uplink: leave {} out", key));
   };
   if (!has_uplink) {
-    for (const char* key : {"uplink", "uplink_address", "uplink_gateway", "gateway_chassis"})
+    for (const char* key : {"uplink", "uplink_address", "uplink_gateway", "uplink_address6",
+                            "uplink_gateway6", "gateway_chassis"})
       refuse(key);
     return;
   }
@@ -405,6 +406,28 @@ void ParseOvnNetwork(TableReader& reader, Network& network, Diagnostics& diagnos
     else
       diagnostics.Error(reader.Where("uplink_gateway"),
                         fmt::format("'{}' is not an IPv4 address", *gateway));
+  }
+  if (auto address = reader.String("uplink_address6")) {
+    if (auto parsed = Ipv6Interface::Parse(*address); parsed && parsed->length <= 126)
+      network.uplink_address6 = *parsed;
+    else
+      diagnostics.Error(reader.Where("uplink_address6"),
+                        fmt::format("'{}' is not an IPv6 address with prefix like "
+                                    "2001:db8:100::50/64",
+                                    *address));
+    if (!reader.Get("address6"))
+      diagnostics.Error(reader.Where("uplink_address6"),
+                        "uplink_address6 needs the network's IPv6 subnet: add address6");
+  }
+  if (auto gateway = reader.String("uplink_gateway6")) {
+    if (auto parsed = Ipv6Address::Parse(*gateway))
+      network.uplink_gateway6 = *parsed;
+    else
+      diagnostics.Error(reader.Where("uplink_gateway6"),
+                        fmt::format("'{}' is not an IPv6 address", *gateway));
+    if (!reader.Get("uplink_address6"))
+      diagnostics.Error(reader.Where("uplink_gateway6"),
+                        "uplink_gateway6 is reached through uplink_address6: add it");
   }
   auto chassis = reader.StringList("gateway_chassis");
   if (!chassis && !reader.Get("gateway_chassis"))
@@ -432,7 +455,8 @@ void ParseOvnNetwork(TableReader& reader, Network& network, Diagnostics& diagnos
 // The keys only provider ovn has.
 void RefuseOvnKeys(TableReader& reader, const Network& network, Diagnostics& diagnostics) {
   if (network.provider == NetworkProvider::kOvn) return;
-  for (const char* key : {"uplink_address", "uplink_gateway", "gateway_chassis"})
+  for (const char* key : {"uplink_address", "uplink_gateway", "uplink_address6", "uplink_gateway6",
+                          "gateway_chassis"})
     if (reader.Get(key))
       diagnostics.Error(reader.Where(key),
                         fmt::format("only networks with provider = \"ovn\" have {}", key));
@@ -470,13 +494,13 @@ void ParseNetworkIpv6(TableReader& reader, Network& network, Diagnostics& diagno
     } else {
       diagnostics.Error(reader.Where("address6"), Ipv6InterfaceProblem(*address));
     }
-    // OVN's routers and ports would need their own IPv6 rows: not made yet. Refused rather
-    // than a network that silently has no IPv6.
-    if (network.provider == NetworkProvider::kOvn)
-      diagnostics.Error(reader.Where("address6"),
-                        "provider \"ovn\" has no IPv6 yet: leave address6 out");
   }
   if (auto range = reader.String("dhcp_range6")) {
+    // OVN's DHCPv6 answers each port with the port's own address: no pool for unknown clients.
+    if (network.provider == NetworkProvider::kOvn)
+      diagnostics.Error(reader.Where("dhcp_range6"),
+                        "provider \"ovn\" gives IPv6 by DHCPv6 to the network's hosts only (each "
+                        "port's own address): leave dhcp_range6 out");
     if (auto parsed = Ipv6Range::Parse(*range))
       network.dhcp_range6 = *parsed;
     else
@@ -828,8 +852,8 @@ Config ParseConfig(const std::vector<ConfigSource>& sources, Diagnostics& diagno
 }
 
 std::optional<std::vector<Forward>> ParseForwardOnlyFile(const ConfigSource& source,
-                                                        const Settings& settings,
-                                                        Diagnostics& diagnostics) {
+                                                         const Settings& settings,
+                                                         Diagnostics& diagnostics) {
   toml::table root;
   try {
     root = toml::parse(source.text, source.path);

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 // read it) in Put/Get, then update the size here.
 static_assert(sizeof(SourceLocation) == 120, "config_snapshot.cpp: serialize the new field");
 static_assert(sizeof(Host) == 184, "config_snapshot.cpp: serialize the new field");
-static_assert(sizeof(Network) == 464, "config_snapshot.cpp: serialize the new field");
+static_assert(sizeof(Network) == 504, "config_snapshot.cpp: serialize the new field");
 static_assert(sizeof(Forward) == 360, "config_snapshot.cpp: serialize the new field");
 static_assert(sizeof(FleetSettings) == 160, "config_snapshot.cpp: serialize the new field");
 static_assert(sizeof(Settings) == 264, "config_snapshot.cpp: serialize the new field");
@@ -242,6 +242,11 @@ void PutNetwork(Writer& out, const Network& network) {
   if (network.uplink_address) out.Interface(*network.uplink_address);
   out.Bool(network.uplink_gateway.has_value());
   if (network.uplink_gateway) out.Address(*network.uplink_gateway);
+  out.Optional(network.uplink_address6, [&](const Ipv6Interface& interface) {
+    out.Address6(interface.address);
+    out.Int(interface.length);
+  });
+  out.Optional(network.uplink_gateway6, [&](const Ipv6Address& a) { out.Address6(a); });
   out.U32(static_cast<std::uint32_t>(network.gateway_chassis.size()));
   for (const auto& chassis : network.gateway_chassis) out.String(chassis);
   out.Bool(network.dhcp_range.has_value());
@@ -287,6 +292,13 @@ Network GetNetwork(Reader& in) {
   network.uplink = in.String();
   if (in.Bool()) network.uplink_address = in.Interface();
   if (in.Bool()) network.uplink_gateway = in.Address();
+  if (in.Bool()) {
+    Ipv6Interface interface;
+    interface.address = in.Address6();
+    interface.length = in.Int();
+    network.uplink_address6 = interface;
+  }
+  if (in.Bool()) network.uplink_gateway6 = in.Address6();
   for (std::uint32_t i = 0, n = in.Count(4); i < n; ++i)
     network.gateway_chassis.push_back(in.String());
   if (in.Bool()) {

@@ -21,6 +21,7 @@ SourceLocation FieldOf(const SourceLocation& object, const std::string& key) {
 // "MAC IP"), and names of the rows that must not collide between networks.
 void ValidateOvnNetworks(const Config& config, Diagnostics& diagnostics) {
   std::map<std::uint32_t, const Network*> uplink_addresses;
+  std::map<Ipv6Address, const Network*> uplink_addresses6;
   std::map<std::string, std::pair<const Network*, const Host*>> ports;
   for (const auto& network : config.networks) {
     if (network.provider != NetworkProvider::kOvn) continue;
@@ -49,6 +50,34 @@ void ValidateOvnNetworks(const Config& config, Diagnostics& diagnostics) {
         else if (*network.uplink_gateway == uplink.address)
           diagnostics.Error(gateway_where, fmt::format("{} is the uplink_address itself",
                                                        network.uplink_gateway->ToString()));
+      }
+    }
+    if (network.uplink_address6) {
+      const Ipv6Interface& uplink = *network.uplink_address6;
+      const Ipv6Prefix subnet = uplink.Subnet();
+      auto where = FieldOf(network.where, "uplink_address6");
+      if (uplink.address == subnet.network)
+        diagnostics.Error(where, fmt::format("{} is the subnet's own address of {}",
+                                             uplink.address.ToString(), subnet.ToString()));
+      else if (network.address6 && (network.address6->Subnet().Contains(uplink.address) ||
+                                    subnet.Contains(network.address6->address)))
+        diagnostics.Error(where,
+                          fmt::format("{} overlaps the network's own subnet {}", uplink.ToString(),
+                                      network.address6->Subnet().ToString()));
+      else if (auto [it, fresh] = uplink_addresses6.emplace(uplink.address, &network); !fresh)
+        diagnostics.Error(where, fmt::format("{} is also the uplink_address6 of network '{}'",
+                                             uplink.address.ToString(), it->second->name));
+      if (network.uplink_gateway6) {
+        auto gateway_where = FieldOf(network.where, "uplink_gateway6");
+        // A link-local next hop (a router's fe80:: address) is on every link.
+        bool link_local = network.uplink_gateway6->ToString().starts_with("fe80:");
+        if (!link_local && !subnet.Contains(*network.uplink_gateway6))
+          diagnostics.Error(gateway_where,
+                            fmt::format("{} is not on the uplink's subnet {}",
+                                        network.uplink_gateway6->ToString(), subnet.ToString()));
+        else if (*network.uplink_gateway6 == uplink.address)
+          diagnostics.Error(gateway_where, fmt::format("{} is the uplink_address6 itself",
+                                                       network.uplink_gateway6->ToString()));
       }
     }
     for (const auto& host : network.hosts) {
@@ -359,6 +388,20 @@ void ResolveListen(Config& config, Forward& forward, Diagnostics& diagnostics) {
   }
   const Network* network = config.FindNetwork(forward.network);
   if (network && !network->HostFirewalled()) {
+    // IPv6 as IPv4: a forward to a host with an IPv6 address opens on uplink_address6 too
+    // unless `listen` says otherwise.
+    if (forward.listen_defaulted && has6 && network->uplink_address6) {
+      forward.open6 = true;
+      forward.listen6 = network->uplink_address6->address;
+    }
+    if (forward.open6 && !forward.open4) {
+      if (!forward.listen6)
+        diagnostics.Error(FieldOf(forward.where, "listen"),
+                          fmt::format("\"*\" is no address for a forward to network '{}' "
+                                      "(provider ovn): give an address",
+                                      network->name));
+      return;
+    }
     if (forward.listen_defaulted && network->uplink_address)
       forward.listen = network->uplink_address->address;
     else if (!forward.listen && !forward.listen_defaulted)

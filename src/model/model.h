@@ -57,6 +57,10 @@ struct Network {
   // in priority order.
   std::optional<Ipv4Interface> uplink_address;
   std::optional<Ipv4Address> uplink_gateway;
+  // provider ovn, dual-stack: the same for IPv6 (the NAT66 source and the default IPv6 listen
+  // address of forwards; the next hop of the IPv6 default route).
+  std::optional<Ipv6Interface> uplink_address6;
+  std::optional<Ipv6Address> uplink_gateway6;
   std::vector<std::string> gateway_chassis;
   std::optional<Ipv4Range> dhcp_range;
   // IPv6 (dual-stack): the host's address on the bridge, which defines the IPv6 subnet; the

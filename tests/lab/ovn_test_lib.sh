@@ -20,7 +20,7 @@ vn() {
 serve() {
   local node=$1 name=$2 log
   shift 2
-  log="$WORK_DIR/serve-$node-$name.log"
+  log="$WORK_DIR/serve-$node-$name-${#SERVERS[@]}.log"
   ip netns exec "$(ovn_lab_ns "$node")" "$VNPEER" serve --name "$name" "$@" >"$log" 2>&1 &
   SERVERS+=($!)
   for _ in $(seq 1 50); do

@@ -322,12 +322,13 @@ std::vector<ProviderForward> OvnDriver::ForwardStates(const Config& config,
   for (const Forward* forward : ovn::ForwardsOf(config, network)) {
     ProviderForward state{*forward, "", false, false};
     bool installed = unreachable.empty();
-    for (Protocol protocol : forward->protocols) {
-      auto have = found.find(ovn::LoadBalancerName(network, *forward, protocol));
-      for (const auto& [vip, backend] : ovn::ForwardVips(*forward))
-        installed = installed && have != found.end() && have->second.contains(vip) &&
-                    have->second.at(vip) == backend;
-    }
+    for (Protocol protocol : forward->protocols)
+      for (const auto& [name, vips] : ovn::ForwardLoadBalancers(network, *forward, protocol)) {
+        auto have = found.find(name);
+        for (const auto& [vip, backend] : vips)
+          installed = installed && have != found.end() && have->second.contains(vip) &&
+                      have->second.at(vip) == backend;
+      }
     auto [owner, host] = config.FindHostByAddress(forward->target);
     if (!unreachable.empty()) {
       state.state = "unknown: " + unreachable;

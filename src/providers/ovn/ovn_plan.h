@@ -55,20 +55,20 @@ struct RouterMacs {
 };
 RouterMacs MacsOf(const Config& config, const std::string& network);
 
-// "tcp 198.51.100.50:9000-9002 -> web2:9000-9002": a forward's key for one protocol
-// (external_ids:virtnat-forward of its rows).
-std::string ForwardKey(const Forward& forward, Protocol protocol);
 // The forwards of the config to hosts of `network`.
 std::vector<const Forward*> ForwardsOf(const Config& config, const Network& network);
-// The load balancer that holds a forward's VIPs for one protocol: one per network, listen
-// address and protocol (NETWORK.fwd.PROTO, or NETWORK.fwd.PROTO.LISTEN for a listen address
-// other than the uplink_address).
-std::string LoadBalancerName(const Network& network, const Forward& forward, Protocol protocol);
-// A forward's VIPs: one per port ("LISTEN:PORT" -> "TARGET:TO_PORT"); OVN's load balancers
-// have no port ranges.
-std::map<std::string, std::string> ForwardVips(const Forward& forward);
-// The address set of a forward with a source list ([A-Za-z0-9_] only).
-std::string AddressSetName(const Network& network, const Forward& forward, Protocol protocol);
+// A forward's VIPs for one protocol, by the load balancer that holds them: one load balancer
+// per network, listen address and protocol (NETWORK.fwd.PROTO for uplink_address and
+// uplink_address6, NETWORK.fwd.PROTO.LISTEN for another address), one VIP per port
+// ("198.51.100.50:8080" -> "10.99.0.11:80", "[2001:db8:100::50]:8080" -> "[fd00:99::b]:80";
+// OVN's load balancers have no port ranges). A family opens as the nftables backend opens it:
+// with a source list, only a family with sources of its own.
+std::map<std::string, std::map<std::string, std::string>> ForwardLoadBalancers(
+    const Network& network, const Forward& forward, Protocol protocol);
+// The address sets of a forward with a source list, one per family it opens on
+// ([A-Za-z0-9_] only; the IPv6 one ends in _ip6).
+std::vector<std::string> AddressSetNames(const Network& network, const Forward& forward,
+                                         Protocol protocol);
 
 // Every row of `networks` (ovn networks of `config`), children before parents.
 Plan PlanNetworks(const Config& config, const std::vector<const Network*>& networks);

@@ -524,7 +524,7 @@ TEST(Ipv6Config, DescribeForward) {
   EXPECT_EQ(DescribeForward(config.forwards.at(2)), "tcp 198.51.100.1:81 -> old:8081");
 }
 
-TEST(Ipv6Config, OvnHasNoIpv6Yet) {
+TEST(Ipv6Config, OvnHasNoDhcpRange6) {
   Diagnostics diagnostics;
   Parse(R"([settings]
 ovn_northbound = "unix:/run/ovn/ovnnb_db.sock"
@@ -535,13 +535,12 @@ provider = "ovn"
 mode = "isolated"
 address = "10.5.0.1/24"
 address6 = "fd00:5::1/64"
+dhcp_range6 = "fd00:5::100-fd00:5::1ff"
 )",
         diagnostics);
-  EXPECT_NE(Errors(diagnostics)
-                .find("virtnat.toml:9: network[0].address6: provider \"ovn\" has "
-                      "no IPv6 yet"),
-            std::string::npos)
-      << Errors(diagnostics);
+  EXPECT_EQ(Errors(diagnostics),
+            "virtnat.toml:10: network[0].dhcp_range6: provider \"ovn\" gives IPv6 by DHCPv6 to "
+            "the network's hosts only (each port's own address): leave dhcp_range6 out");
 }
 
 TEST(Ipv6ForwardSpec, TakesAnIpv6TargetInBrackets) {

@@ -40,6 +40,95 @@ TEST(OvnConfig, ForwardsToOvnHostsNeedNoPublicAddress) {
             "settings.public_address");
 }
 
+TEST(OvnConfig, DualStackForwardsOpenOnUplinkAddress6Too) {
+  Diagnostics diagnostics;
+  Config config = ParseFleet(testing::FleetConfig6(), diagnostics);
+  ASSERT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
+  const Network& fleet = *config.FindNetwork("fleet");
+  EXPECT_EQ(fleet.address6->ToString(), "fd00:99::1/64");
+  EXPECT_EQ(fleet.uplink_address6->ToString(), "2001:db8:100::50/64");
+  EXPECT_EQ(fleet.uplink_gateway6->ToString(), "2001:db8:100::fe");
+  EXPECT_EQ(fleet.hosts[0].address6->ToString(), "fd00:99::b");
+  const Forward& web = config.forwards[0];
+  EXPECT_TRUE(web.open4 && web.open6);
+  EXPECT_EQ(web.listen->ToString(), "198.51.100.50");
+  EXPECT_EQ(web.listen6->ToString(), "2001:db8:100::50");
+  EXPECT_EQ(web.target6->ToString(), "fd00:99::b");
+  // The standalone network has no address6: its forward stays IPv4 (public_address).
+  EXPECT_FALSE(config.forwards[3].open6);
+  // Control: without uplink_address6 the same forward opens on IPv4 only.
+  std::string text = testing::FleetConfig6();
+  const std::string uplink6 =
+      "uplink_address6 = \"2001:db8:100::50/64\"\nuplink_gateway6 = \"2001:db8:100::fe\"\n";
+  text.replace(text.find(uplink6), uplink6.size(), "");
+  Diagnostics without;
+  Config v4 = ParseFleet(text, without);
+  ASSERT_FALSE(without.HasErrors()) << FormatErrors(without);
+  EXPECT_TRUE(v4.forwards[0].open4);
+  EXPECT_FALSE(v4.forwards[0].open6);
+}
+
+TEST(OvnConfig, AnIpv6ListenOpensIpv6Only) {
+  std::string text = testing::FleetConfig6();
+  text.replace(text.find("port = 8080\n"), 12, "port = 8080\nlisten = \"2001:db8:100::77\"\n");
+  Diagnostics diagnostics;
+  Config config = ParseFleet(text, diagnostics);
+  ASSERT_FALSE(diagnostics.HasErrors()) << FormatErrors(diagnostics);
+  EXPECT_FALSE(config.forwards[0].open4);
+  EXPECT_TRUE(config.forwards[0].open6);
+  EXPECT_EQ(config.forwards[0].listen6->ToString(), "2001:db8:100::77");
+}
+
+struct BadOvn6 {
+  std::string name;
+  std::string replace;  // in FleetConfig6()
+  std::string with;
+  std::string expected;  // a substring of the errors
+};
+
+class OvnBadConfig6 : public ::testing::TestWithParam<BadOvn6> {};
+
+TEST_P(OvnBadConfig6, IsReportedWhereItIs) {
+  const BadOvn6& bad = GetParam();
+  std::string text = testing::FleetConfig6();
+  auto at = text.find(bad.replace);
+  ASSERT_NE(at, std::string::npos) << bad.replace;
+  text.replace(at, bad.replace.size(), bad.with);
+  Diagnostics diagnostics;
+  ParseFleet(text, diagnostics);
+  EXPECT_NE(FormatErrors(diagnostics).find(bad.expected), std::string::npos)
+      << FormatErrors(diagnostics);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ovn, OvnBadConfig6,
+    ::testing::Values(
+        BadOvn6{"UplinkAddress6WithoutAddress6", "address6 = \"fd00:99::1/64\"\n", "",
+                "network[0].uplink_address6: uplink_address6 needs the network's IPv6 subnet: "
+                "add address6"},
+        BadOvn6{"UplinkAddress6WithoutPrefix", "\"2001:db8:100::50/64\"", "\"2001:db8:100::50\"",
+                "virtnat.toml:16: network[0].uplink_address6: '2001:db8:100::50' is not an IPv6 "
+                "address with prefix"},
+        BadOvn6{"UplinkAddress6InTheSubnet", "\"2001:db8:100::50/64\"", "\"fd00:99::50/64\"",
+                "network[0].uplink_address6: fd00:99::50/64 overlaps the network's own subnet "
+                "fd00:99::/64"},
+        BadOvn6{"Gateway6OffTheUplink", "\"2001:db8:100::fe\"", "\"2001:db8:200::1\"",
+                "virtnat.toml:17: network[0].uplink_gateway6: 2001:db8:200::1 is not on the "
+                "uplink's subnet 2001:db8:100::/64"},
+        BadOvn6{"Gateway6WithoutUplinkAddress6", "uplink_address6 = \"2001:db8:100::50/64\"\n", "",
+                "network[0].uplink_gateway6: uplink_gateway6 is reached through "
+                "uplink_address6: add it"},
+        BadOvn6{"IsolatedWithUplinkAddress6", "mode = \"nat\"", "mode = \"isolated\"",
+                "network[0].uplink_address6: an isolated network has no uplink: leave "
+                "uplink_address6 out"},
+        BadOvn6{"UplinkAddress6OnOtherProviders", "bridge = \"vnlocal0\"\n",
+                "bridge = \"vnlocal0\"\nuplink_address6 = \"2001:db8:100::51/64\"\n",
+                "network[1].uplink_address6: only networks with provider = \"ovn\" have "
+                "uplink_address6"},
+        BadOvn6{"ListenAny6", "port = 8080\n", "port = 8080\nlisten = \"*\"\n",
+                "forward[0].listen: \"*\" is no address for a forward to network 'fleet'"}),
+    [](const ::testing::TestParamInfo<BadOvn6>& info) { return info.param.name; });
+
 TEST(OvnConfig, SslNeedsItsThreeFiles) {
   Diagnostics diagnostics;
   Config config = ParseFleet(R"([settings]

@@ -289,8 +289,8 @@ TEST(OvnPlan, AddressSetNamesAreIdentifiersAndDistinctForNetworksThatLookAlike) 
   dash.name = "my-net";
   Network underscore = dash;
   underscore.name = "my_net";
-  std::string a = AddressSetName(dash, allowlisted, Protocol::kTcp);
-  std::string b = AddressSetName(underscore, allowlisted, Protocol::kTcp);
+  std::string a = AddressSetNames(dash, allowlisted, Protocol::kTcp).at(0);
+  std::string b = AddressSetNames(underscore, allowlisted, Protocol::kTcp).at(0);
   EXPECT_NE(a, b);
   EXPECT_EQ(b, "vn_my_net_fwd_tcp_2222");
   for (char c : a) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_') << a;

@@ -65,6 +65,18 @@ host = "db1"
 port = 5432
 )";
 
+// kFleetConfig made dual-stack: network fleet gets address6, uplink_address6 and
+// uplink_gateway6 (web1 and Web2 derive fd00:99::b and fd00:99::c).
+inline std::string FleetConfig6() {
+  std::string text = kFleetConfig;
+  const std::string after = "uplink_gateway = \"198.51.100.254\"\n";
+  text.replace(text.find(after), after.size(),
+               after +
+                   "address6 = \"fd00:99::1/64\"\nuplink_address6 = \"2001:db8:100::50/64\"\n"
+                   "uplink_gateway6 = \"2001:db8:100::fe\"\n");
+  return text;
+}
+
 inline Config ParseFleet(const std::string& text, Diagnostics& diagnostics) {
   return ParseConfig({{"virtnat.toml", text}}, diagnostics);
 }
