@@ -349,6 +349,9 @@ ovn_lab_guest() { # HV NAME MAC [IP/LEN [GW]]
   if ! _ovn_lab_ns_exists "$gns"; then
     ip netns add "$gns"
     ip -n "$gns" link set lo up
+    # No duplicate-address detection for the port's IPv6 link-local address: on the
+    # userspace datapath's tap it can stay tentative for long, and DHCPv6 needs it.
+    ip netns exec "$gns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
   fi
   echo "$hv $mac $ip $gw" >"$(_ovn_lab_guest_file "$name")"
   _ovn_lab_plug "$hv" "$name" "$mac" && _ovn_lab_address "$name"

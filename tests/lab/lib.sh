@@ -658,7 +658,7 @@ dhcp6() {
   # -1: try once; -D LL: a DUID that holds the MAC; without -d it goes to the background once
   # bound, and its pid file ends it.
   ip netns exec "$ns" timeout "$((secs + 5))" \
-    dhclient -6 -1 -D LL -cf "$dir/dhclient.conf" -lf "$dir/leases" -pf "$dir/pid" \
+    dhclient -6 -1 -v -D LL -cf "$dir/dhclient.conf" -lf "$dir/leases" -pf "$dir/pid" \
     -sf "$dir/script" "$iface" >"$dir/log" 2>&1
   if [ -s "$dir/pid" ]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; fi
   cat "$dir/address" 2>/dev/null

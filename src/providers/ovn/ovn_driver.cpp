@@ -296,8 +296,10 @@ std::vector<std::string> OvnDriver::StatusDetails(const Network& network) {
         : found->second.chassis.empty()
             ? "down (no VM plugged in on any chassis)"
             : fmt::format("{} on {}", found->second.up ? "up" : "down", found->second.chassis);
+    std::string addresses = host.address.ToString();
+    if (network.address6 && host.address6) addresses += " " + host.address6->ToString();
     lines.push_back(fmt::format("port {} ({} {}): {}; id {}", names.PortLabel(host.name), host.name,
-                                host.address.ToString(), state, names.Port(host.name)));
+                                addresses, state, names.Port(host.name)));
   }
   return lines;
 }
