@@ -79,56 +79,6 @@ TEST(OvnConfig, AnIpv6ListenOpensIpv6Only) {
   EXPECT_EQ(config.forwards[0].listen6->ToString(), "2001:db8:100::77");
 }
 
-struct BadOvn6 {
-  std::string name;
-  std::string replace;  // in FleetConfig6()
-  std::string with;
-  std::string expected;  // a substring of the errors
-};
-
-class OvnBadConfig6 : public ::testing::TestWithParam<BadOvn6> {};
-
-TEST_P(OvnBadConfig6, IsReportedWhereItIs) {
-  const BadOvn6& bad = GetParam();
-  std::string text = testing::FleetConfig6();
-  auto at = text.find(bad.replace);
-  ASSERT_NE(at, std::string::npos) << bad.replace;
-  text.replace(at, bad.replace.size(), bad.with);
-  Diagnostics diagnostics;
-  ParseFleet(text, diagnostics);
-  EXPECT_NE(FormatErrors(diagnostics).find(bad.expected), std::string::npos)
-      << FormatErrors(diagnostics);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Ovn, OvnBadConfig6,
-    ::testing::Values(
-        BadOvn6{"UplinkAddress6WithoutAddress6", "address6 = \"fd00:99::1/64\"\n", "",
-                "network[0].uplink_address6: uplink_address6 needs the network's IPv6 subnet: "
-                "add address6"},
-        BadOvn6{"UplinkAddress6WithoutPrefix", "\"2001:db8:100::50/64\"", "\"2001:db8:100::50\"",
-                "virtnat.toml:16: network[0].uplink_address6: '2001:db8:100::50' is not an IPv6 "
-                "address with prefix"},
-        BadOvn6{"UplinkAddress6InTheSubnet", "\"2001:db8:100::50/64\"", "\"fd00:99::50/64\"",
-                "network[0].uplink_address6: fd00:99::50/64 overlaps the network's own subnet "
-                "fd00:99::/64"},
-        BadOvn6{"Gateway6OffTheUplink", "\"2001:db8:100::fe\"", "\"2001:db8:200::1\"",
-                "virtnat.toml:17: network[0].uplink_gateway6: 2001:db8:200::1 is not on the "
-                "uplink's subnet 2001:db8:100::/64"},
-        BadOvn6{"Gateway6WithoutUplinkAddress6", "uplink_address6 = \"2001:db8:100::50/64\"\n", "",
-                "network[0].uplink_gateway6: uplink_gateway6 is reached through "
-                "uplink_address6: add it"},
-        BadOvn6{"IsolatedWithUplinkAddress6", "mode = \"nat\"", "mode = \"isolated\"",
-                "network[0].uplink_address6: an isolated network has no uplink: leave "
-                "uplink_address6 out"},
-        BadOvn6{"UplinkAddress6OnOtherProviders", "bridge = \"vnlocal0\"\n",
-                "bridge = \"vnlocal0\"\nuplink_address6 = \"2001:db8:100::51/64\"\n",
-                "network[1].uplink_address6: only networks with provider = \"ovn\" have "
-                "uplink_address6"},
-        BadOvn6{"ListenAny6", "port = 8080\n", "port = 8080\nlisten = \"*\"\n",
-                "forward[0].listen: \"*\" is no address for a forward to network 'fleet'"}),
-    [](const ::testing::TestParamInfo<BadOvn6>& info) { return info.param.name; });
-
 TEST(OvnConfig, SslNeedsItsThreeFiles) {
   Diagnostics diagnostics;
   Config config = ParseFleet(R"([settings]
@@ -146,14 +96,15 @@ struct BadOvn {
   std::string name;
   std::string replace;  // in kFleetConfig
   std::string with;
-  std::string expected;  // a substring of the errors
+  std::string expected;     // a substring of the errors
+  bool dual_stack = false;  // in testing::FleetConfig6() instead
 };
 
 class OvnBadConfig : public ::testing::TestWithParam<BadOvn> {};
 
 TEST_P(OvnBadConfig, IsReportedWhereItIs) {
   const BadOvn& bad = GetParam();
-  std::string text = kFleetConfig;
+  std::string text = bad.dual_stack ? testing::FleetConfig6() : kFleetConfig;
   auto at = text.find(bad.replace);
   ASSERT_NE(at, std::string::npos) << bad.replace;
   text.replace(at, bad.replace.size(), bad.with);
@@ -228,6 +179,42 @@ INSTANTIATE_TEST_SUITE_P(
             "\"web1\"\naddress = \"10.98.0.5\"\nmac = \"02:00:00:00:00:05\"\n\n[[forward]]\nhost = "
             "\"web1\"\nport = 8080",
             "198.51.100.50 is also the uplink_address of network 'fleet'"}),
+    [](const ::testing::TestParamInfo<BadOvn>& info) { return info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    Ovn6, OvnBadConfig,
+    ::testing::Values(
+        BadOvn{"UplinkAddress6WithoutAddress6", "address6 = \"fd00:99::1/64\"\n", "",
+               "network[0].uplink_address6: uplink_address6 needs the network's IPv6 subnet: "
+               "add address6",
+               true},
+        BadOvn{"UplinkAddress6WithoutPrefix", "\"2001:db8:100::50/64\"", "\"2001:db8:100::50\"",
+               "virtnat.toml:16: network[0].uplink_address6: '2001:db8:100::50' is not an IPv6 "
+               "address with prefix",
+               true},
+        BadOvn{"UplinkAddress6InTheSubnet", "\"2001:db8:100::50/64\"", "\"fd00:99::50/64\"",
+               "network[0].uplink_address6: fd00:99::50/64 overlaps the network's own subnet "
+               "fd00:99::/64",
+               true},
+        BadOvn{"Gateway6OffTheUplink", "\"2001:db8:100::fe\"", "\"2001:db8:200::1\"",
+               "virtnat.toml:17: network[0].uplink_gateway6: 2001:db8:200::1 is not on the "
+               "uplink's subnet 2001:db8:100::/64",
+               true},
+        BadOvn{"Gateway6WithoutUplinkAddress6", "uplink_address6 = \"2001:db8:100::50/64\"\n", "",
+               "network[0].uplink_gateway6: uplink_gateway6 is reached through "
+               "uplink_address6: add it",
+               true},
+        BadOvn{"IsolatedWithUplinkAddress6", "mode = \"nat\"", "mode = \"isolated\"",
+               "network[0].uplink_address6: an isolated network has no uplink: leave "
+               "uplink_address6 out",
+               true},
+        BadOvn{"UplinkAddress6OnOtherProviders", "bridge = \"vnlocal0\"\n",
+               "bridge = \"vnlocal0\"\nuplink_address6 = \"2001:db8:100::51/64\"\n",
+               "network[1].uplink_address6: only networks with provider = \"ovn\" have "
+               "uplink_address6",
+               true},
+        BadOvn{"ListenAny6", "port = 8080\n", "port = 8080\nlisten = \"*\"\n",
+               "forward[0].listen: \"*\" is no address for a forward to network 'fleet'", true}),
     [](const ::testing::TestParamInfo<BadOvn>& info) { return info.param.name; });
 
 TEST(OvnConfig, PortNamesOfTwoNetworksMustNotCollide) {
