@@ -22,6 +22,8 @@ fi
 VIRTNAT_BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 VNPEER="$(dirname "$VIRTNAT_BIN")/vnpeer"
 LAB_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lab.sh"
+# shellcheck source=lab/lab-config.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab-config.sh"
 export LAB_PREFIX="${LAB_PREFIX:-vnlab}"
 P=$LAB_PREFIX
 
@@ -283,56 +285,19 @@ bash "$GUEST_IMAGE" info 2>&1 | grep -v '^cached: built' | sed 's/^/   | /'
 # shellcheck disable=SC2119 # no extra binaries for the image
 vg_prepare || { echo "demo: the guest image could not be made" >&2; exit 1; }
 
-cat >"$WORK/etc/virtnat.toml" <<EOF
-[settings]
-public_address = "$pub"       # where forwards listen by default
-vm_lifecycle = "libvirt"              # a forward is open while its VM runs
-
-[[network]]
-name = "nat_bridge"
-mode = "nat"
-provider = "libvirt"                  # virtnat defines the network in libvirt
-bridge = "vnat0"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-mac = "02:FF:0A:0A:06:1D"
-
-[[forward]]
-host = "lxdev01"
-port = "8080"
-to_port = "80"
-description = "web on lxdev01"
-
-[[forward]]
-host = "lxdev01"
-port = "2222"
-to_port = "22"
-description = "ssh to lxdev01"
-
-[[forward]]
-host = "lxdev02"
-protocol = "udp"
-port = "5353"
-to_port = "53"
-description = "dns on lxdev02"
-
-[[forward]]
-host = "lxdev02"
-port = "2223"
-to_port = "22"
-source = ["198.51.100.10/32"]         # only c1 may use it
-description = "ssh to lxdev02, c1 only"
-EOF
+# The lab's standard network (lab/lab-config.sh, from tests/data/lab-network.toml), in libvirt.
+{
+  lab_settings table=- "public_address=$pub       # where forwards listen by default" \
+    'vm_lifecycle=libvirt              # a forward is open while its VM runs'
+  lab_network 'provider=libvirt                  # virtnat defines the network in libvirt' \
+    bridge=vnat0 mac_prefix=-
+  lab_host lxdev01
+  lab_host lxdev02 mac=02:FF:0A:0A:06:1D
+  lab_forward web
+  lab_forward ssh
+  lab_forward dns
+  lab_forward ssh_c1 'source=["198.51.100.10/32"]         # only c1 may use it'
+} >"$WORK/etc/virtnat.toml"
 chmod 0644 "$WORK/etc/virtnat.toml"
 step "The config" \
   "/etc/virtnat/virtnat.toml describes the network, its hosts (MAC, address, name) and the" \
@@ -450,42 +415,15 @@ serve c1 c1 --tcp 7000
 say "lxdev01 listens on tcp 22 (think ssh), lxdev02 on tcp 80 and udp 53 (web and dns),"
 say "and the LAN client c1 on tcp 7000."
 
-cat >"$VIRTNAT_CONFIG" <<'EOF'
-[settings]
-public_address = "198.51.100.1"   # where forwards listen by default
-vm_lifecycle = "ignore"           # forwards are always active (no libvirt in the lab)
-
-[[network]]
-name = "nat_bridge"
-mode = "nat"
-provider = "external"             # the bridge exists; virtnat only does the firewall
-bridge = "nbr0"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-
-[[forward]]
-host = "lxdev01"
-port = "2222"
-to_port = "22"
-description = "ssh to lxdev01"
-
-[[forward]]
-host = "lxdev02"
-protocol = "udp"
-port = "5353"
-to_port = "53"
-description = "dns on lxdev02"
-EOF
+{
+  lab_settings table=- 'public_address=198.51.100.1   # where forwards listen by default' \
+    'vm_lifecycle=ignore           # forwards are always active (no libvirt in the lab)'
+  lab_network 'provider=external             # the bridge exists; virtnat only does the firewall' \
+    mac_prefix=-
+  lab_hosts
+  lab_forward ssh
+  lab_forward dns
+} >"$VIRTNAT_CONFIG"
 step "The config" \
   "One file describes the network, its hosts and the forwards: 198.51.100.1:2222 -> lxdev01:22" \
   "and udp 198.51.100.1:5353 -> lxdev02:53. (The demo points VIRTNAT_CONFIG at a temp file;" \

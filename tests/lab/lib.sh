@@ -5,6 +5,7 @@
 #   source "$(dirname "$0")/lib.sh" "$1"
 #   lab_start                      # lab up + cleanup trap; temp config and state folders
 #   write_config <<'EOF' ... EOF   # base config (settings + network nat_bridge) + what stdin adds
+#   { lab_settings ...; lab_network provider=libvirt ...; lab_hosts; } >"$CONFIG"  # a variant
 #   start_server g1 lxdev01 --tcp 22 --udp 53
 #   expect_reply c1 tcp 198.51.100.1 2222 "lxdev01 22 198.51.100.10"
 #   expect_no_reply c2 tcp 198.51.100.1 2223 timeout
@@ -21,6 +22,9 @@ grep_q() { grep "$@" >/dev/null; }
 LAB_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_TESTS_DIR/../.." && pwd)
 LAB_SH="$REPO_DIR/lab/lab.sh"
+# lab_settings, lab_network, lab_host(s), lab_forward: the lab's configs from one definition.
+# shellcheck source=lab/lab-config.sh
+source "$REPO_DIR/lab/lab-config.sh"
 
 if [ $# -lt 1 ] || [ ! -d "$1" ]; then
   echo "usage: $0 BUILD_DIR" >&2
@@ -180,12 +184,18 @@ lab_start() {
 }
 
 # write_config: the lab's base config (settings + the nat network with lxdev01 and
-# lxdev02), followed by whatever TOML arrives on stdin (forwards, usually).
+# lxdev02), followed by whatever TOML arrives on stdin (forwards, usually: a heredoc, or
+# lab_forward's tables, which bring their own blank line).
 write_config() {
+  local input=""
+  if [ ! -t 0 ]; then
+    input=$(cat && echo .)
+    input=${input%.}
+  fi
   {
-    cat "$REPO_DIR/tests/data/lab-network.toml"
-    echo
-    if [ ! -t 0 ]; then cat; fi
+    cat "$LAB_NETWORK_TOML"
+    [[ $input == $'\n'* ]] || echo
+    printf '%s' "$input"
   } >"$CONFIG"
 }
 

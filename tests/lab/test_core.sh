@@ -8,25 +8,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "${1:-}"
 
 lab_start
 
-write_config <<'EOF'
-[[forward]]
-host = "lxdev01"
-port = "2222"
-to_port = "22"
-description = "ssh to lxdev01"
-
-[[forward]]
-host = "lxdev01"
-port = "8000-8002"
-to_port = "9000-9002"
-description = "a range, port by port"
-
-[[forward]]
-host = "lxdev02"
-protocol = "udp"
-port = "5353"
-to_port = "53"
-description = "dns on lxdev02"
+{
+  lab_forward ssh
+  lab_forward range
+  lab_forward dns
+  cat <<'EOF'
 
 [[forward]]
 address = "10.1.1.29"
@@ -48,6 +34,7 @@ to_port = "22"
 source = ["198.51.100.10/32"]
 description = "ssh to lxdev02, only from c1"
 EOF
+} | write_config
 
 # Guests answer "NAME PORT PEERADDR"; port 23 and udp 53 listen but are not forwarded.
 start_server g1 lxdev01 --tcp 22,23,9000-9002 --udp 53

@@ -23,47 +23,15 @@ lab_start
 mode_config() {
   local file=$1 mode=$2 with=${3:-}
   mkdir -p "$(dirname "$file")"
-  cat >"$file" <<EOF
-[settings]
-table = "virtnat"
-public_address = "198.51.100.1"
-vm_lifecycle = "ignore"
-
-[[network]]
-name = "nat_bridge"
-mode = "$mode"
-provider = "external"
-bridge = "nbr0"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-mac_prefix = "02:FF:0A:0A:06"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-EOF
-  if [ "$with" = forwards ]; then
-    cat >>"$file" <<'EOF'
-
-[[forward]]
-host = "lxdev01"
-port = "2222"
-to_port = "22"
-description = "ssh to lxdev01, by name"
-
-[[forward]]
-address = "10.1.1.29"
-port = "2223"
-to_port = "22"
-description = "ssh to lxdev02, by address"
-EOF
-  fi
+  {
+    lab_settings
+    lab_network mode="$mode"
+    lab_hosts
+    if [ "$with" = forwards ]; then
+      lab_forward ssh description="ssh to lxdev01, by name"
+      lab_forward - address=10.1.1.29 port='"2223"' to_port='"22"' description="ssh to lxdev02, by address"
+    fi
+  } >"$file"
 }
 
 # apply_mode MODE [forwards]: write the lab config in MODE and apply it.

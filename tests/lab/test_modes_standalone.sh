@@ -58,62 +58,24 @@ mode_config() {
   local file=$1 mode=$2 with=${3:-}
   mkdir -p "$(dirname "$file")"
   if [ "$mode" = bridged ]; then
-    cat >"$file" <<EOF
-[settings]
-table = "virtnat"
-public_address = "198.51.100.1"
-vm_lifecycle = "ignore"
-
-[[network]]
-name = "$NET"
-mode = "bridged"
-provider = "standalone"
-bridge = "$BRIDGE"
-uplink = "$UPLINK"
-EOF
+    {
+      lab_settings
+      lab_network name="$NET" mode=bridged provider=standalone bridge="$BRIDGE" uplink="$UPLINK" \
+        address=- dhcp_range=- domain=- mac_prefix=-
+    } >"$file"
     return
   fi
-  cat >"$file" <<EOF
-[settings]
-table = "virtnat"
-public_address = "198.51.100.1"
-vm_lifecycle = "ignore"
-
-[[network]]
-name = "$NET"
-mode = "$mode"
-provider = "standalone"
-bridge = "$BRIDGE"
-address = "10.3.3.1/24"
-dhcp_range = "10.3.3.100-10.3.3.150"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.3.3.28"
-mac = "02:FF:0A:0A:08:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.3.3.29"
-mac = "02:FF:0A:0A:08:1D"
-EOF
-  if [ "$with" = forwards ]; then
-    cat >>"$file" <<'EOF'
-
-[[forward]]
-host = "lxdev01"
-port = "2222"
-to_port = "22"
-description = "ssh to lxdev01, by name"
-
-[[forward]]
-address = "10.3.3.29"
-port = "2223"
-to_port = "22"
-description = "ssh to lxdev02, by address"
-EOF
-  fi
+  {
+    lab_settings
+    lab_network name="$NET" mode="$mode" provider=standalone bridge="$BRIDGE" address=10.3.3.1/24 \
+      dhcp_range=10.3.3.100-10.3.3.150 mac_prefix=-
+    lab_host lxdev01 address=10.3.3.28 mac=02:FF:0A:0A:08:1C
+    lab_host lxdev02 address=10.3.3.29 mac=02:FF:0A:0A:08:1D
+    if [ "$with" = forwards ]; then
+      lab_forward ssh description="ssh to lxdev01, by name"
+      lab_forward - address=10.3.3.29 port='"2223"' to_port='"22"' description="ssh to lxdev02, by address"
+    fi
+  } >"$file"
 }
 
 

@@ -42,32 +42,14 @@ trap standalone_cleanup EXIT
 
 # write_standalone_config [EXTRA_TOML]: the standalone network, plus what EXTRA adds.
 write_standalone_config() {
-  cat >"$CONFIG" <<EOF
-[settings]
-table = "virtnat"
-public_address = "198.51.100.1"
-vm_lifecycle = "ignore"
-
-[[network]]
-name = "$NET"
-mode = "nat"
-provider = "standalone"
-bridge = "$BRIDGE"
-address = "10.2.2.1/24"
-dhcp_range = "10.2.2.100-10.2.2.150"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.2.2.28"
-mac = "02:FF:0A:0A:07:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.2.2.29"
-mac = "02:FF:0A:0A:07:1D"
-${1:-}
-EOF
+  {
+    lab_settings
+    lab_network name="$NET" provider=standalone bridge="$BRIDGE" address=10.2.2.1/24 \
+      dhcp_range=10.2.2.100-10.2.2.150 mac_prefix=-
+    lab_host lxdev01 address=10.2.2.28 mac=02:FF:0A:0A:07:1C
+    lab_host lxdev02 address=10.2.2.29 mac=02:FF:0A:0A:07:1D
+    echo "${1:-}"
+  } >"$CONFIG"
 }
 
 # add_guest NAME MAC: a namespace whose eth0 has MAC; the peer v<NAME> stays in the host.

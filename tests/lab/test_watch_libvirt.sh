@@ -37,42 +37,14 @@ BR=vnat0
 WATCH_LOG="$WORK_DIR/watch.log"
 WATCH_PID=""
 
-cat >"$CONFIG" <<EOF
-[settings]
-table = "$TABLE"
-public_address = "$PUB"
-vm_lifecycle = "libvirt"
-
-[[network]]
-name = "$NET"
-mode = "nat"
-provider = "libvirt"
-libvirt_forward = "nat"
-bridge = "$BR"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-mac = "02:FF:0A:0A:06:1D"
-
-[[forward]]
-host = "lxdev01"
-port = 2222
-to_port = 22
-
-[[forward]]
-host = "lxdev02"
-port = 2223
-to_port = 22
-EOF
+{
+  lab_settings public_address="$PUB" vm_lifecycle=libvirt
+  lab_network name="$NET" provider=libvirt bridge="$BR" mac_prefix=- libvirt_forward=nat
+  lab_host lxdev01
+  lab_host lxdev02 mac=02:FF:0A:0A:06:1D
+  lab_forward ssh port=2222 to_port=22 description=-
+  lab_forward - host=lxdev02 port=2223 to_port=22
+} >"$CONFIG"
 
 # ------------------------------------------------------------------ helpers
 
