@@ -58,31 +58,12 @@ permanent_zone() { $FW --permanent --get-zone-of-interface="$1" 2>/dev/null; }
 zones_before=$(cx_exec firewalld ls /etc/firewalld/zones | tr '\n' ' ')
 note "firewalld's default zone: $($FW --get-default-zone 2>&1); zones on disk: $zones_before"
 
-cat >"$CONFIG" <<EOF
-[settings]
-table = "$TABLE"
-public_address = "$PUB"
-vm_lifecycle = "libvirt"
-
-[[network]]
-name = "$NET"
-mode = "nat"
-provider = "libvirt"
-bridge = "$BR"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "$GUEST_ADDR"
-mac = "$GUEST_MAC"
-
-[[forward]]
-host = "lxdev01"
-port = 2222
-to_port = 22
-EOF
+{
+  lab_settings public_address="$PUB" vm_lifecycle=libvirt
+  lab_network name="$NET" provider=libvirt bridge="$BR" mac_prefix=-
+  lab_host lxdev01 address="$GUEST_ADDR" mac="$GUEST_MAC"
+  lab_forward ssh port=2222 to_port=22 description=-
+} >"$CONFIG"
 
 # dhcp: the address the guest gets from libvirt's dnsmasq (empty if none).
 dhcp() { lv_dhcp "$GUEST" "${1:-4}" 2>/dev/null; }

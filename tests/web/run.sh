@@ -120,27 +120,11 @@ done
 # ------------------------------------------------------------------ the lab and its config
 lab_start
 
-write_config <<'EOF'
-[[forward]]
-host = "lxdev01"
-port = "2222"
-to_port = "22"
-description = "ssh to lxdev01"
-
-[[forward]]
-host = "lxdev02"
-protocol = "udp"
-port = "5353"
-to_port = "53"
-description = "dns on lxdev02"
-
-[[forward]]
-host = "lxdev01"
-port = "8000-8002"
-to_port = "9000-9002"
-source = ["198.51.100.0/24"]
-description = "web range, LAN only"
-EOF
+{
+  lab_forward ssh
+  lab_forward dns
+  lab_forward range source='["198.51.100.0/24"]' description="web range, LAN only"
+} | write_config
 start_server g1 lxdev01 --tcp 22,9000-9002
 start_server g2 lxdev02 --tcp 22,80 --udp 53
 check "virtnat apply installs the lab config" virtnat apply
