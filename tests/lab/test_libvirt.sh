@@ -49,31 +49,9 @@ WITH_LXDEV03=0
 WITH_LVNAT9=0
 write_lv_config() {
   {
-    cat <<EOF
-[settings]
-table = "$TABLE"
-public_address = "$PUB"
-vm_lifecycle = "libvirt"
-
-[[network]]
-name = "$NET"
-mode = "nat"
-provider = "libvirt"
-bridge = "$BR"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-mac_prefix = "02:FF:0A:0A:06"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[network.host]]
-name = "lxdev02"
-address = "10.1.1.29"
-EOF
+    lab_settings public_address="$PUB" vm_lifecycle=libvirt
+    lab_network name="$NET" provider=libvirt bridge="$BR"
+    lab_hosts
     if [ "$WITH_LXDEV03" = 1 ]; then
       printf '\n[[network.host]]\nname = "lxdev03"\naddress = "10.1.1.30"\n'
     fi
@@ -104,13 +82,8 @@ to_port = 80
 description = "web on libvirt's own network"
 EOF
     fi
+    lab_forward ssh port=2222 to_port=22
     cat <<'EOF'
-
-[[forward]]
-host = "lxdev01"
-port = 2222
-to_port = 22
-description = "ssh to lxdev01"
 
 [[forward]]
 host = "lxdev01"

@@ -82,32 +82,10 @@ ip -n "$HOST_NS" link del nbr0 || lv_bail "cannot remove the lab's nbr0"
 WITH_LVNAT=0
 write_lv_config() {
   {
-    cat <<EOF
-[settings]
-table = "$TABLE"
-public_address = "$PUB"
-vm_lifecycle = "libvirt"
-
-[[network]]
-name = "$NET"
-mode = "nat"
-provider = "libvirt"
-bridge = "$BR"
-address = "10.1.1.1/24"
-dhcp_range = "10.1.1.100-10.1.1.254"
-domain = "devops.test"
-
-[[network.host]]
-name = "lxdev01"
-address = "10.1.1.28"
-mac = "02:FF:0A:0A:06:1C"
-
-[[forward]]
-host = "lxdev01"
-port = 2222
-to_port = 22
-description = "ssh to lxdev01"
-EOF
+    lab_settings public_address="$PUB" vm_lifecycle=libvirt
+    lab_network name="$NET" provider=libvirt bridge="$BR" mac_prefix=-
+    lab_host lxdev01
+    lab_forward ssh port=2222 to_port=22
     if [ "$WITH_LVNAT" = 1 ]; then
       cat <<EOF
 
