@@ -351,7 +351,11 @@ ovn_lab_guest() { # HV NAME MAC [IP/LEN [GW]]
     ip -n "$gns" link set lo up
     # No duplicate-address detection for the port's IPv6 link-local address: on the
     # userspace datapath's tap it can stay tentative for long, and DHCPv6 needs it.
-    ip netns exec "$gns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+    # Router solicitations go on (backing off) as a real guest's network manager does,
+    # rather than the kernel's three: a port plugged before its network is defined still
+    # gets its router advertisement promptly once it is.
+    ip netns exec "$gns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+      net.ipv6.conf.default.router_solicitations=-1 net.ipv6.conf.default.router_solicitation_max_interval=8
   fi
   echo "$hv $mac $ip $gw" >"$(_ovn_lab_guest_file "$name")"
   _ovn_lab_plug "$hv" "$name" "$mac" && _ovn_lab_address "$name"

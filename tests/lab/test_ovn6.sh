@@ -51,15 +51,28 @@ guest_if() { _ovn_lab_ifname "fleet6-$1"; }
 guest6() { dhcp6 "$(guest_ns "$1")" "${2:-10}" "$(guest_if "$1")"; }
 # resolve6_in HOST NAME: the AAAA answers the guest gets from OVN's DNS (asked at the router).
 resolve6_in() { resolve6 "$(guest_ns "$1")" "$2" fd00:99::1; }
-# resolved6_in HOST NAME: the same, asked up to three times (the guest's first query can go
-# while it still resolves the router's link-layer address).
+# resolved6_in HOST NAME: the same, asked again for up to 20 s (the guest's first query can go
+# while it still resolves the router's link-layer address, or before the chassis's
+# ovn-controller has loaded the switch's DNS records under load).
 resolved6_in() {
-  local got
-  for _ in 1 2 3; do
+  local got deadline=$((SECONDS + 20))
+  while :; do
     got=$(resolve6_in "$@")
-    [ -n "$got" ] && break
+    [ -n "$got" ] || [ "$SECONDS" -ge "$deadline" ] && break
+    sleep 1
   done
   echo "$got"
+}
+# dns6_diagnosis HOST NAME: what the guest saw, for a failed lookup.
+dns6_diagnosis() {
+  local ns
+  ns=$(guest_ns "$1")
+  {
+    ip netns exec "$ns" timeout 5 busybox nslookup -type=aaaa "$2" fd00:99::1 2>&1
+    ip -n "$ns" -6 addr show scope global
+    ip -n "$ns" -6 route
+    ip -n "$ns" -6 neigh
+  } | sed 's/^/#   /'
 }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -175,19 +188,31 @@ for host in web1 web2; do
     { ip -n "$(guest_ns "$host")" -6 addr; tail -n 12 "$WORK_DIR/dhclient6-$(guest_ns "$host")/log"; } | sed 's/^/#   /'
   fi
 done
-route=""
-for _ in $(seq 1 40); do
-  route=$(ip -n "$(guest_ns web1)" -6 route show default)
-  [ -n "$route" ] && break
-  sleep 0.25
+# ra_route_in HOST: the guest's IPv6 default route, waited for up to 40 s (OVN answers router
+# solicitations and advertises every 10-30 s).
+ra_route_in() {
+  local route=""
+  for _ in $(seq 1 160); do
+    route=$(ip -n "$(guest_ns "$1")" -6 route show default)
+    [ -n "$route" ] && break
+    sleep 0.25
+  done
+  echo "$route"
+}
+for host in web1 web2; do
+  route=$(ra_route_in "$host")
+  if [[ "$route" == "default via fe80::"*" proto ra "* ]]; then
+    pass "$host (${HV[$host]}) has an IPv6 default route from OVN's router advertisements ($route)"
+  else
+    fail "$host (${HV[$host]}) has an IPv6 default route from OVN's router advertisements" "got: $route"
+  fi
 done
-if [[ "$route" == "default via fe80::"*" proto ra "* ]]; then
-  pass "web1 has an IPv6 default route from OVN's router advertisements ($route)"
-else
-  fail "web1 has an IPv6 default route from OVN's router advertisements" "got: $route"
-fi
-expect_value "web1 resolves web2.fleet.test (AAAA) from OVN's DNS" "$(resolved6_in web1 web2.fleet.test)" "${ADDR6[web2]}"
-expect_value "web2 resolves web1 (AAAA) from OVN's DNS" "$(resolved6_in web2 web1.fleet.test)" "${ADDR6[web1]}"
+for pair in "web1 web2" "web2 web1"; do
+  read -r asker name <<<"$pair"
+  got=$(resolved6_in "$asker" "$name.fleet.test")
+  expect_value "$asker resolves $name.fleet.test (AAAA) from OVN's DNS" "$got" "${ADDR6[$name]}"
+  [ "$got" = "${ADDR6[$name]}" ] || dns6_diagnosis "$asker" "$name.fleet.test"
+done
 expect_value "control: an unknown name has no AAAA" "$(resolve6_in web1 nothere.fleet.test)" ""
 
 # ------------------------------------------------------------------ egress and forwards
