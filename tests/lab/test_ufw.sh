@@ -2,8 +2,9 @@
 # virtnat beside ufw (Debian's 0.36, enabled in the lab's host namespace by coexist_lib.sh:
 # input and forward policy DROP).
 #   bash tests/lab/test_ufw.sh BUILD_DIR
-#   1. apply adds ufw rules of virtnat's through ufw (route allow in/out on the bridges; DHCP
-#      and DNS from vsbr0): forwards, egress, DHCP and DNS pass; the LAN gets nothing else
+#   1. apply adds ufw rules of virtnat's through ufw (route allow in/out on the bridges; DHCP,
+#      DHCPv6 and DNS from vsbr0): forwards, egress, DHCP and DNS pass in both families (ufw
+#      writes each rule for iptables and ip6tables); the LAN gets nothing else
 #   2. `ufw reload` keeps them (ufw's own user rules); control: one deleted, the forward dies,
 #      doctor names ip filter, status says blocked; watch adds it back within a second
 #   3. down removes exactly virtnat's rules; ufw's policies are never touched
@@ -27,7 +28,10 @@ VN=(cx_exec ufw "$VIRTNAT" --config "$CONFIG")
 ipt() { ip netns exec "$HOST_NS" iptables -w "$@"; }
 policies() { ipt -S | awk '$1 == "-P" { printf "%s=%s ", $2, $3 }'; }
 ours() { cx_exec ufw grep -c 'comment=766972746e6174$' /etc/ufw/user.rules; }
-all_ours() { [ "$(ours)" = 7 ]; }
+# nbr0 and vsbr0 in and out, DHCP and DNS (udp, tcp) from vsbr0, and DHCPv6 (vsbr0 is dual-stack)
+RULES=7
+[ "$CN_IPV6" = 1 ] && RULES=8
+all_ours() { [ "$(ours)" = "$RULES" ]; }
 policies_before=$(policies)
 note "policies with ufw: $policies_before"
 
@@ -35,8 +39,12 @@ note "1. apply"
 out=$(vn apply 2>&1)
 note "apply said: $(tr '\n' '|' <<<"$out")"
 has_text "apply adds virtnat's route rules through ufw" "$out" "ufw: added \`ufw route allow in on vsbr0 comment virtnat\`"
-expect_value "7 rules: in/out of nbr0 and vsbr0, DHCP and DNS (udp, tcp) from vsbr0" "$(ours)" 7
+expect_value "$RULES rules: in/out of nbr0 and vsbr0, DHCP and DNS (udp, tcp) from vsbr0$([ "$RULES" = 8 ] && echo ", DHCPv6")" "$(ours)" "$RULES"
 has_match "ufw applied them to its chain ufw-user-forward" <(ipt -S ufw-user-forward) "^-A ufw-user-forward -i vsbr0 -j ACCEPT"
+if [ "$CN_IPV6" = 1 ]; then
+  has_match "and to ufw6-user-forward (ip6tables)" <(ip netns exec "$HOST_NS" ip6tables -w -S ufw6-user-forward) "^-A ufw6-user-forward -i vsbr0 -j ACCEPT"
+  has_match "DHCPv6 from vsbr0 is in ufw6-user-input" <(ip netns exec "$HOST_NS" ip6tables -w -S ufw6-user-input) "^-A ufw6-user-input -i vsbr0 -p udp -m udp --dport 547 -j ACCEPT"
+fi
 out=$(vn apply 2>&1)
 lacks_text "a second apply changes nothing in ufw" "$out" "ufw:"
 cn_plug || fail "sg1 plugged into vsbr0"
@@ -49,7 +57,7 @@ expect_value "ufw's policies are untouched" "$(policies)" "$policies_before"
 
 note "2. ufw reload; one of virtnat's rules deleted"
 check "ufw reload" cx_ufw reload
-expect_value "ufw reload keeps virtnat's rules (ufw's own user rules)" "$(ours)" 7
+expect_value "ufw reload keeps virtnat's rules (ufw's own user rules)" "$(ours)" "$RULES"
 cn_must_pass "after ufw reload"
 check "ufw route delete allow out on nbr0" cx_ufw route delete allow out on nbr0
 expect_no_reply c1 tcp "$CN_PUB" 2222 any "control: without it c1 -> $CN_PUB:2222 gets nothing"
@@ -61,7 +69,7 @@ WATCH_PID=$!
 SERVER_PIDS+=("$WATCH_PID")
 cx_wait_for 10 grep -q "loaded" "$WORK_DIR/watch.log"
 cx_wait_for 5 all_ours
-expect_value "watch at its start adds it back" "$(ours)" 7
+expect_value "watch at its start adds it back" "$(ours)" "$RULES"
 sleep 1
 cx_ufw route delete allow in on vsbr0 >/dev/null 2>&1
 t=$EPOCHREALTIME
@@ -80,7 +88,7 @@ wait "$WATCH_PID" 2>/dev/null
 
 note "3. down"
 out=$(vn down 2>&1)
-has_text "down removes virtnat's rules from ufw" "$out" "ufw: removed virtnat's 7 rules"
+has_text "down removes virtnat's rules from ufw" "$out" "ufw: removed virtnat's $RULES rules"
 expect_value "no virtnat rule left in ufw's user rules" "$(ours)" 0
 expect_value "ufw's policies are untouched" "$(policies)" "$policies_before"
 note "total $(cx_elapsed "$T0")s"

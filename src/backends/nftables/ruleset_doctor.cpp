@@ -654,6 +654,13 @@ Field Evaluator::FieldOf(const json& left) {
         f.number = *value;
         return f;
       }
+      if (field == "hoplimit" && !ip4 && probe_.icmpv6_type && *probe_.icmpv6_type >= 133 &&
+          *probe_.icmpv6_type <= 137) {
+        Field f;  // RFC 4861: neighbour discovery is sent, and only accepted, with hop limit 255
+        f.kind = Field::kNumber;
+        f.number = 255;
+        return f;
+      }
       if (field == "protocol" || field == "nexthdr") {
         auto n = ProtocolNumber(probe_.protocol);
         if (!n) return Unknown(proto + " " + field);
@@ -1037,6 +1044,17 @@ std::optional<json> Evaluator::TranslateXt(const json& rule, const std::string& 
     if (all.empty()) return std::nullopt;
     return all;
   }
+  if (name == "icmp6") {  // ip6tables -p ipv6-icmp --icmpv6-type T
+    if (text.find("icmpv6 code") != std::string::npos) return std::nullopt;
+    auto v = values_after("icmpv6 type ");
+    if (!v) return std::nullopt;
+    return match(json{{"payload", {{"protocol", "icmpv6"}, {"field", "type"}}}}, *v);
+  }
+  if (name == "hl") {  // ip6tables -m hl --hl-eq N
+    auto v = values_after("ip6 hoplimit ");
+    if (!v) return std::nullopt;
+    return match(json{{"payload", {{"protocol", "ip6"}, {"field", "hoplimit"}}}}, *v);
+  }
   if (name == "comment") return json::array();  // always matches
   return std::nullopt;
 }
@@ -1091,7 +1109,12 @@ Evaluator::RuleResult Evaluator::EvalRule(const Chain& chain, const json& rule) 
       break;
     } else if (kind == "xt" && body.is_object()) {
       std::string name = body.value("name", "");
-      if (body.value("type", "") == "match") {
+      // ip6tables' extension-header matches (ufw's before6.rules drop `-m rt --rt-type 0`)
+      // need that header, negated options included; the probes carry none.
+      static const std::set<std::string> kExtensionHeader = {"rt", "frag", "hbh", "dst"};
+      if (body.value("type", "") == "match" && kExtensionHeader.count(name)) {
+        result.match = Tri::kNo;
+      } else if (body.value("type", "") == "match") {
         if (auto native = TranslateXt(rule, name)) {
           if (native->is_array()) {
             for (const json& m : *native) eval_match(m["match"]);

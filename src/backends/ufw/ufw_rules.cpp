@@ -15,6 +15,8 @@ namespace {
 constexpr const char* kUfw = "/usr/sbin/ufw";
 constexpr const char* kIptables = "/usr/sbin/iptables";
 constexpr const char* kUserRules = "/etc/ufw/user.rules";
+constexpr const char* kUser6Rules = "/etc/ufw/user6.rules";  // with IPV6=yes, ufw's default
+constexpr const char* kUfwDefaults = "/etc/default/ufw";
 // ufw records a rule's comment in hex.
 constexpr const char* kCommentHex = "766972746e6174";  // "virtnat"
 constexpr const char* kTuplePrefix = "### tuple ### ";
@@ -87,6 +89,56 @@ std::set<std::string> VirtnatUfwTuples(const std::string& user_rules) {
   return tuples;
 }
 
+std::string Ipv6Tuple(const std::string& tuple) {
+  std::string out;
+  std::istringstream words(tuple);
+  for (std::string word; words >> word;)
+    out += (out.empty() ? "" : " ") + (word == "0.0.0.0/0" ? "::/0" : word);
+  return out;
+}
+
+std::string Ipv4Tuple(const std::string& tuple) {
+  std::string out;
+  std::istringstream words(tuple);
+  for (std::string word; words >> word;)
+    out += (out.empty() ? "" : " ") + (word == "::/0" ? "0.0.0.0/0" : word);
+  return out;
+}
+
+std::vector<UfwRule> MissingUfwRules(const std::vector<UfwRule>& wanted,
+                                     const std::string& user_rules,
+                                     const std::optional<std::string>& user6_rules) {
+  std::set<std::string> have = VirtnatUfwTuples(user_rules);
+  std::set<std::string> have6 =
+      user6_rules ? VirtnatUfwTuples(*user6_rules) : std::set<std::string>{};
+  std::vector<UfwRule> missing;
+  for (const auto& rule : wanted)
+    if (!have.contains(rule.tuple) || (user6_rules && !have6.contains(Ipv6Tuple(rule.tuple))))
+      missing.push_back(rule);
+  return missing;
+}
+
+std::set<std::string> VirtnatUfwTuplesOfBoth(const std::string& user_rules,
+                                             const std::optional<std::string>& user6_rules) {
+  std::set<std::string> tuples = VirtnatUfwTuples(user_rules);
+  if (user6_rules)
+    for (const auto& tuple : VirtnatUfwTuples(*user6_rules)) tuples.insert(Ipv4Tuple(tuple));
+  return tuples;
+}
+
+bool UfwDefaultsEnableIpv6(const std::string& defaults) {
+  std::istringstream lines(defaults);
+  bool ipv6 = false;  // ufw's own default when the line is missing
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("IPV6=")) continue;
+    std::string value = line.substr(5);
+    std::erase(value, '"');
+    std::erase(value, '\'');
+    ipv6 = value.starts_with("yes");
+  }
+  return ipv6;
+}
+
 std::vector<std::string> UfwDeleteArgs(const std::string& tuple) {
   std::istringstream words(tuple);
   std::vector<std::string> w;
@@ -107,26 +159,37 @@ bool UfwRules::Enabled() {
   return RunProgram({kIptables, "-w", "-S", "ufw-user-forward"}).exit_status == 0;
 }
 
+// user6.rules when ufw also writes ip6tables rules (IPV6=yes), else nothing.
+std::optional<std::string> UfwRules::User6Rules() {
+  auto defaults = ReadFileIfExists(kUfwDefaults);
+  if (!defaults || !UfwDefaultsEnableIpv6(*defaults)) return std::nullopt;
+  return ReadFileIfExists(kUser6Rules).value_or("");
+}
+
 std::vector<std::string> UfwRules::Ensure(const DesiredState& state) {
   std::vector<UfwRule> wanted = BuildUfwRules(state);
-  auto text = ReadFileIfExists(kUserRules);
-  std::set<std::string> have = text ? VirtnatUfwTuples(*text) : std::set<std::string>{};
+  std::string user_rules = ReadFileIfExists(kUserRules).value_or("");
+  std::optional<std::string> user6_rules = User6Rules();
+  // ufw writes each of these rules to both files; a rule missing from either (an admin's ufw
+  // command racing the watch's) is added again, and ufw skips the family that has it.
+  std::vector<UfwRule> missing = MissingUfwRules(wanted, user_rules, user6_rules);
   std::set<std::string> wanted_tuples;
   for (const auto& rule : wanted) wanted_tuples.insert(rule.tuple);
-  if (have == wanted_tuples) return {};  // ufw's reloads keep its user rules: nothing to watch
+  std::vector<std::string> unwanted;
+  for (const auto& tuple : VirtnatUfwTuplesOfBoth(user_rules, user6_rules))
+    if (!wanted_tuples.contains(tuple)) unwanted.push_back(tuple);
+  if (missing.empty() && unwanted.empty()) return {};  // ufw's reloads keep its user rules
   if (!Enabled()) return {};
   std::vector<std::string> done;
-  for (const auto& rule : wanted)
-    if (!have.contains(rule.tuple)) {
-      RunUfw(rule.add);
-      done.push_back(fmt::format("ufw: added `ufw {}`", Joined(rule.add)));
+  for (const auto& rule : missing) {
+    RunUfw(rule.add);
+    done.push_back(fmt::format("ufw: added `ufw {}`", Joined(rule.add)));
+  }
+  for (const auto& tuple : unwanted)
+    if (auto args = UfwDeleteArgs(tuple); !args.empty()) {
+      RunUfw(args);
+      done.push_back(fmt::format("ufw: removed `ufw {}`", Joined(args)));
     }
-  for (const auto& tuple : have)
-    if (!wanted_tuples.contains(tuple))
-      if (auto args = UfwDeleteArgs(tuple); !args.empty()) {
-        RunUfw(args);
-        done.push_back(fmt::format("ufw: removed `ufw {}`", Joined(args)));
-      }
   return done;
 }
 
@@ -134,7 +197,7 @@ std::vector<std::string> UfwRules::Remove() {
   auto text = ReadFileIfExists(kUserRules);
   if (!text || access(kUfw, X_OK) != 0) return {};
   std::size_t removed = 0;
-  for (const auto& tuple : VirtnatUfwTuples(*text))
+  for (const auto& tuple : VirtnatUfwTuplesOfBoth(*text, User6Rules()))
     if (auto args = UfwDeleteArgs(tuple); !args.empty()) {
       RunUfw(args);
       ++removed;

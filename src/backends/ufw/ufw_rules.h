@@ -6,9 +6,12 @@
 //   ufw route allow in on BRIDGE    ufw route allow out on BRIDGE
 // and per such bridge whose network's DHCP/DNS runs on the host:
 //   ufw allow in on BRIDGE to any port 67 proto udp   (and 53 udp, 53 tcp)
-// virtnat's own table still filters the forwarded traffic by each network's mode.
+// ufw writes each of them for iptables and, with IPV6=yes, for ip6tables (user6.rules); both
+// files are checked. virtnat's own table still filters the forwarded traffic by each network's
+// mode.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +30,20 @@ struct UfwRule {
 std::vector<UfwRule> BuildUfwRules(const DesiredState& state);
 // Pure: the tuples of user.rules that carry virtnat's comment.
 std::set<std::string> VirtnatUfwTuples(const std::string& user_rules);
+// Pure: a user.rules tuple as ufw writes the same rule in user6.rules ("0.0.0.0/0" -> "::/0"),
+// and back.
+std::string Ipv6Tuple(const std::string& tuple);
+std::string Ipv4Tuple(const std::string& tuple);
+// Pure: the rules of `wanted` missing from user.rules or, when given (ufw with IPv6),
+// user6.rules.
+std::vector<UfwRule> MissingUfwRules(const std::vector<UfwRule>& wanted,
+                                     const std::string& user_rules,
+                                     const std::optional<std::string>& user6_rules);
+// Pure: virtnat's tuples in either file, in user.rules' form.
+std::set<std::string> VirtnatUfwTuplesOfBoth(const std::string& user_rules,
+                                             const std::optional<std::string>& user6_rules);
+// Pure: /etc/default/ufw says IPV6=yes.
+bool UfwDefaultsEnableIpv6(const std::string& defaults);
 // Pure: the ufw arguments that delete a rule of virtnat's recorded as `tuple` (empty if the
 // tuple is none of the kinds virtnat adds).
 std::vector<std::string> UfwDeleteArgs(const std::string& tuple);
@@ -42,6 +59,7 @@ class UfwRules : public FirewallNeighbour {
  private:
   // ufw is enabled here: its chain ufw-user-forward exists.
   static bool Enabled();
+  static std::optional<std::string> User6Rules();
 };
 
 }  // namespace virtnat

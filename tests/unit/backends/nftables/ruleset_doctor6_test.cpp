@@ -6,6 +6,7 @@
 //   router solicitations;
 // - ip6tables-nft.{json,nft}: `ip6tables-nft -P FORWARD DROP` with accepts for
 //   related/established and nbr0 -> uplink (the .nft text translates the xt matches).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -255,6 +256,50 @@ TEST(RulesetDoctor6Real, UfwsIp6FilterBlocksTheIpv6Forward) {
   EXPECT_NE(r.findings.front().fix.find("ufw route allow"), std::string::npos)
       << r.findings.front().fix;
   for (const auto& chain : r.traversed) EXPECT_EQ(chain.rfind("ip6 ", 0), 0u) << chain;
+}
+
+// ufw's user rules as virtnat adds them (`ufw route allow in/out on nbr0`), in ip6tables.
+void AddUfw6RouteAllow(json& ruleset) {
+  for (const char* direction : {"iifname", "oifname"}) {
+    ruleset["nftables"].push_back(json::parse(fmt::format(
+        R"({{"rule": {{"family": "ip6", "table": "filter", "chain": "ufw6-user-forward",
+              "expr": [{{"match": {{"op": "==", "left": {{"meta": {{"key": "{}"}}}},
+                                   "right": "nbr0"}}}}, {{"accept": null}}]}}}})",
+        direction)));
+  }
+}
+
+TEST(RulesetDoctor6Real, UfwsRoutingHeaderDropNeverMatchesTheProbes) {
+  json ufw = json::parse(Fixture("ufw.json"));
+  auto options = WithListing("ufw");
+  ASSERT_NE(options.nft_listing.find("rt type 0"), std::string::npos);
+  AddUfw6RouteAllow(ufw);
+  // before6.rules' `-m rt --rt-type 0 -j DROP` comes first; a packet without a routing header
+  // passes it, so the forward and the answer reach the route allows.
+  for (const auto& probe : {Forward6AfterDnat(), Reply6()}) {
+    auto r = One(ufw, probe, options);
+    EXPECT_EQ(r.verdict, ProbeVerdict::kPasses) << Describe(r);
+    EXPECT_TRUE(r.findings.empty()) << Describe(r);
+  }
+  // Control: another interface is not in the route allows; ufw's policy drop blocks it.
+  RulesetProbe other = Forward6AfterDnat();
+  other.oifname = "nbr9";
+  EXPECT_EQ(One(ufw, other, options).verdict, ProbeVerdict::kBlocked);
+}
+
+TEST(RulesetDoctor6Real, UfwsNeighbourDiscoveryAcceptsAreEvaluatedFromTheListing) {
+  json ufw = json::parse(Fixture("ufw.json"));
+  auto options = WithListing("ufw");
+  // before6.rules: `-p ipv6-icmp --icmpv6-type router-solicitation -m hl --hl-eq 255 -j
+  // ACCEPT` (xt matches icmp6 and hl, translated in the listing), before the policy drop.
+  for (uint8_t type : {133, 135, 136}) {
+    auto r = One(ufw, Icmpv6FromGuest(type), options);
+    EXPECT_EQ(r.verdict, ProbeVerdict::kPasses) << int(type) << " " << Describe(r);
+  }
+  // Control: without the listing the same rules cannot be read, so the policy may block.
+  EXPECT_EQ(One(ufw, Icmpv6FromGuest(133)).verdict, ProbeVerdict::kMayBlock);
+  // Control: DHCPv6 has no accept there; ufw's policy drop blocks it.
+  EXPECT_EQ(One(ufw, FromGuest("ip6", "udp", 547), options).verdict, ProbeVerdict::kBlocked);
 }
 
 TEST(RulesetDoctor6Real, FirewalldWithTheBridgeInNoZone) {

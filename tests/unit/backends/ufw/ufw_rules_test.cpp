@@ -84,5 +84,40 @@ TEST(UfwRules, FindsItsOwnTuplesAndHowToDeleteThem) {
   EXPECT_TRUE(UfwDeleteArgs("deny tcp 22 0.0.0.0/0 any 0.0.0.0/0 in").empty());
 }
 
+// ufw writes each rule to user.rules and (IPV6=yes) user6.rules; an admin's ufw command that
+// races the watch's can leave one family without it.
+TEST(UfwRules, ARuleMissingFromUser6RulesIsMissing) {
+  UfwRule in{"route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_vsbr0", {}, {}};
+  UfwRule out{"route:allow any any 0.0.0.0/0 any 0.0.0.0/0 out_vsbr0", {}, {}};
+  const std::string v4 =
+      "### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_vsbr0 comment=766972746e6174\n"
+      "### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 out_vsbr0 "
+      "comment=766972746e6174\n";
+  const std::string v6_without_in =
+      "### tuple ### route:allow any any ::/0 any ::/0 out_vsbr0 comment=766972746e6174\n";
+  auto missing = MissingUfwRules({in, out}, v4, v6_without_in);
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].tuple, in.tuple);
+  // Controls: ufw without IPv6 (no user6.rules to check), and both files complete.
+  EXPECT_TRUE(MissingUfwRules({in, out}, v4, std::nullopt).empty());
+  const std::string v6 =
+      v6_without_in +
+      "### tuple ### route:allow any any ::/0 any ::/0 in_vsbr0 comment=766972746e6174\n";
+  EXPECT_TRUE(MissingUfwRules({in, out}, v4, v6).empty());
+  // A rule only user6.rules still has is one of virtnat's, named in user.rules' form.
+  EXPECT_EQ(VirtnatUfwTuplesOfBoth("", v6_without_in),
+            (std::set<std::string>{"route:allow any any 0.0.0.0/0 any 0.0.0.0/0 out_vsbr0"}));
+  EXPECT_EQ(Ipv6Tuple(in.tuple), "route:allow any any ::/0 any ::/0 in_vsbr0");
+  EXPECT_EQ(Ipv4Tuple(Ipv6Tuple(in.tuple)), in.tuple);
+}
+
+TEST(UfwRules, ReadsIpv6FromUfwsDefaults) {
+  EXPECT_TRUE(UfwDefaultsEnableIpv6("# comment\nIPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\n"));
+  EXPECT_TRUE(UfwDefaultsEnableIpv6("IPV6=\"yes\"\n"));
+  EXPECT_FALSE(UfwDefaultsEnableIpv6("IPV6=no\n"));
+  EXPECT_FALSE(UfwDefaultsEnableIpv6("#IPV6=yes\n"));
+  EXPECT_FALSE(UfwDefaultsEnableIpv6(""));
+}
+
 }  // namespace
 }  // namespace virtnat
