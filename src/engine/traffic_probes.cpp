@@ -184,6 +184,9 @@ void AddNetwork6Probes(const Network& network, const HostRoutes& routes,
               "forward");
     out.oifname = routes.default_interface6;
     out.saddr6 = guest;
+    // Some destination on the internet (Google's public DNS): rules that reject only special
+    // prefixes (firewalld's IPv4-mapped and 6to4 bogons) do not block going out.
+    out.daddr6 = Ipv6Address::Parse("2001:4860:4860::8888");
     out.protocol = "tcp";
     out.dport = 443;
     out.daddr_type = "unicast";

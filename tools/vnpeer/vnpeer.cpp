@@ -330,6 +330,7 @@ int report_error(int err) {
       std::printf("refused\n");
       break;
     case EHOSTUNREACH:
+    case EACCES:  // ICMPv6 "administratively prohibited" (IPv4's is EHOSTUNREACH)
     case ENETUNREACH:
     case EHOSTDOWN:
     case ENETDOWN:

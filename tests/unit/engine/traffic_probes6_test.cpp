@@ -105,6 +105,7 @@ TEST_F(TrafficProbes6Test, DualStackNetworksGetIpv6EgressDhcpv6DnsAndNeighbourDi
   EXPECT_EQ(egress[0].reverse_path_ok, true);
   EXPECT_EQ(egress[0].saddr6->ToString(), "fd00:77::1c");
   EXPECT_EQ(egress[0].oifname, "wan0");
+  EXPECT_EQ(egress[0].daddr6->ToString(), "2001:4860:4860::8888");  // somewhere on the internet
   auto dhcp = Of(TrafficProbe::Kind::kDhcp, IpFamily::kIpv6, probes);
   ASSERT_EQ(dhcp.size(), 1u);
   EXPECT_EQ(dhcp[0].dport, 547);

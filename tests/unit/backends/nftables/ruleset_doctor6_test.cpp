@@ -302,6 +302,28 @@ TEST(RulesetDoctor6Real, UfwsNeighbourDiscoveryAcceptsAreEvaluatedFromTheListing
   EXPECT_EQ(One(ufw, FromGuest("ip6", "udp", 547), options).verdict, ProbeVerdict::kBlocked);
 }
 
+TEST(RulesetDoctor6Real, FirewalldsBogonRejectConcernsOnlyItsPrefixes) {
+  json firewalld = json::parse(Fixture("firewalld.json"));
+  auto options = WithListing("firewalld");
+  // filter_FORWARD first rejects IPv4-mapped and 6to4 destinations, then dispatches by zone
+  // (nbr0 is in none here, so the public zone rejects the rest).
+  RulesetProbe out = Reply6();
+  out.ct_state = "new";
+  out.ct_status_dnat = false;
+  out.sport.reset();
+  out.dport = 443;
+  out.daddr = "2001:4860:4860::8888";  // what the engine's egress probe asks about
+  auto r = One(firewalld, out, options);
+  ASSERT_FALSE(r.findings.empty()) << Describe(r);
+  EXPECT_EQ(r.findings.front().chain, "filter_FWD_public") << Describe(r);
+  // Control: a 6to4 address of a private network meets the bogon reject.
+  out.daddr = "2002:c0a8::1";
+  EXPECT_EQ(One(firewalld, out, options).findings.front().chain, "filter_FORWARD");
+  bool bogon_named = false;
+  for (const auto& f : r.findings) bogon_named = bogon_named || f.chain == "filter_FORWARD";
+  EXPECT_FALSE(bogon_named) << Describe(r);
+}
+
 TEST(RulesetDoctor6Real, FirewalldWithTheBridgeInNoZone) {
   json firewalld = json::parse(Fixture("firewalld.json"));
   auto options = WithListing("firewalld");
