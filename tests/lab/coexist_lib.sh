@@ -429,8 +429,12 @@ cx_dockerd_start() {
 
 cx__dockerd_launch() {
   local d="$CX_WORK/docker"
+  # --ip6tables (Docker 20.10: experimental; on by default since Docker 27): Docker's policy
+  # DROP in ip6tables too (20.10 makes no DOCKER-USER there). CX_DOCKER_IP6TABLES=0: without.
+  local -a ip6=(--experimental --ip6tables)
+  [ "${CX_DOCKER_IP6TABLES:-1}" = 1 ] || ip6=()
   cx__spawn docker "$d/dockerd.pid" "$d/dockerd.log" dockerd \
-    -H unix:///run/docker/docker.sock --pidfile /run/docker/docker.pid ||
+    -H unix:///run/docker/docker.sock --pidfile /run/docker/docker.pid "${ip6[@]}" ||
     { cx__fail_start docker dockerd "$d/dockerd.log"; return 1; }
   CX_SAVED[docker:pid]=$(cat "$d/dockerd.pid")
   if ! cx_wait_for 60 cx__dockerd_ready; then

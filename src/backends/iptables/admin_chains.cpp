@@ -142,10 +142,52 @@ std::vector<std::string> IptablesAdminChains::Chains() const {
   return {"DOCKER-USER"};
 }
 
+bool DockerDropsWithoutUserChain(bool has_user_chain, bool has_docker_chain,
+                                 const std::string& forward_listing) {
+  if (has_user_chain || !has_docker_chain) return false;
+  std::istringstream lines(forward_listing);
+  for (std::string line; std::getline(lines, line);)
+    if (line == "-P FORWARD DROP") return true;
+  return false;
+}
+
+namespace {
+
+bool ChainExists(const char* tool, const std::string& chain) {
+  return RunProgram({tool, "-w", "-S", chain}).exit_status == 0;
+}
+
+// Removes virtnat's rules from CHAIN of TOOL; how many there were.
+std::size_t RemoveOurs(const char* tool, const std::string& chain) {
+  ProcessResult listing = RunProgram({tool, "-w", "-S", chain});
+  if (listing.exit_status != 0) return 0;
+  auto ours = OurRulesIn(listing.output, chain);
+  for (auto rule : ours) {
+    rule.insert(rule.begin(), {tool, "-w", "-D", chain});
+    Run(rule);
+  }
+  return ours.size();
+}
+
+}  // namespace
+
 std::vector<std::string> IptablesAdminChains::Ensure(const DesiredState& state) {
   std::vector<std::string> done;
-  for (const auto& wanted : BuildAdminChainRules(tool_, state)) {
+  for (auto wanted : BuildAdminChainRules(tool_, state)) {
     const char* tool = Tool(wanted.family);
+    if (wanted.family == IpFamily::kIpv6) {
+      // Docker 20.10's --ip6tables sets ip6tables' FORWARD policy DROP and makes no
+      // DOCKER-USER there: virtnat's rules go on top of FORWARD itself, until a DOCKER-USER
+      // appears (newer Docker), when they move.
+      ProcessResult forward = RunProgram({tool, "-w", "-S", "FORWARD"});
+      if (DockerDropsWithoutUserChain(ChainExists(tool, wanted.chain),
+                                      ChainExists(tool, "DOCKER-ISOLATION-STAGE-1"),
+                                      forward.exit_status == 0 ? forward.output : "")) {
+        wanted.chain = "FORWARD";
+      } else if (std::size_t moved = RemoveOurs(tool, "FORWARD"); moved > 0) {
+        done.push_back(fmt::format("removed virtnat's {} rules from FORWARD (ip6tables)", moved));
+      }
+    }
     ProcessResult listing = RunProgram({tool, "-w", "-S", wanted.chain});
     if (listing.exit_status != 0) continue;  // the tool's chain is not there: nothing to pass
     if (AdminRulesOnTop(listing.output, wanted)) continue;
@@ -172,20 +214,14 @@ std::vector<std::string> IptablesAdminChains::Ensure(const DesiredState& state) 
 
 std::vector<std::string> IptablesAdminChains::Remove() {
   std::vector<std::string> done;
-  for (const auto& chain : Chains())
-    for (IpFamily family : {IpFamily::kIpv4, IpFamily::kIpv6}) {
-      const char* tool = Tool(family);
-      ProcessResult listing = RunProgram({tool, "-w", "-S", chain});
-      if (listing.exit_status != 0) continue;
-      auto ours = OurRulesIn(listing.output, chain);
-      for (auto rule : ours) {
-        rule.insert(rule.begin(), {tool, "-w", "-D", chain});
-        Run(rule);
-      }
-      if (!ours.empty())
-        done.push_back(fmt::format("removed virtnat's {} rules from {}{}", ours.size(), chain,
+  for (IpFamily family : {IpFamily::kIpv4, IpFamily::kIpv6}) {
+    std::vector<std::string> chains = Chains();
+    if (family == IpFamily::kIpv6) chains.push_back("FORWARD");  // Docker 20.10's ip6tables
+    for (const auto& chain : chains)
+      if (std::size_t removed = RemoveOurs(Tool(family), chain); removed > 0)
+        done.push_back(fmt::format("removed virtnat's {} rules from {}{}", removed, chain,
                                    family == IpFamily::kIpv6 ? " (ip6tables)" : ""));
-    }
+  }
   return done;
 }
 

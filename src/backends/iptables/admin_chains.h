@@ -3,7 +3,8 @@
 // and its guests' traffic: -i BRIDGE -j ACCEPT and -o BRIDGE -j ACCEPT, each with the comment
 // "virtnat"; never Docker's policy. Docker keeps DOCKER-USER across its restarts; `watch`
 // puts the rules back when anyone removes them. virtnat's own table still filters by each
-// network's mode: a drop there is final. (ufw: backends/ufw, through ufw itself.)
+// network's mode: a drop there is final. Docker 20.10 with --ip6tables makes no DOCKER-USER in
+// ip6tables: the IPv6 rules go on top of its FORWARD. (ufw: backends/ufw, through ufw itself.)
 #pragma once
 
 #include <string>
@@ -35,6 +36,11 @@ bool AdminRulesOnTop(const std::string& listing, const AdminChainRules& wanted);
 // Pure: the argument vectors (after -D CHAIN) of virtnat's rules in the listing.
 std::vector<std::vector<std::string>> OurRulesIn(const std::string& listing,
                                                  const std::string& chain);
+
+// Pure: Docker's ip6tables drop everything forwarded and leave no DOCKER-USER (Docker 20.10
+// with --ip6tables): its chains are there, `-S FORWARD` has the policy DROP, DOCKER-USER is not.
+bool DockerDropsWithoutUserChain(bool has_user_chain, bool has_docker_chain,
+                                 const std::string& forward_listing);
 
 class IptablesAdminChains : public FirewallNeighbour {
  public:

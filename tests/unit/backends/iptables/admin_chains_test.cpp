@@ -115,5 +115,15 @@ TEST(AdminChains, OnTopMeansFirstInOrderWithNoOtherCopy) {
   EXPECT_TRUE(AdminRulesOnTop("-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n", {"DOCKER-USER", {}}));
 }
 
+TEST(AdminChains, Docker2010Ip6tablesWithoutDockerUserIsRecognised) {
+  // What Docker 20.10 --experimental --ip6tables leaves in ip6tables (seen in the lab).
+  const std::string forward = "-P FORWARD DROP\n";
+  EXPECT_TRUE(DockerDropsWithoutUserChain(false, true, forward));
+  // Controls: a DOCKER-USER to use, no Docker at all, a FORWARD policy that accepts.
+  EXPECT_FALSE(DockerDropsWithoutUserChain(true, true, forward));
+  EXPECT_FALSE(DockerDropsWithoutUserChain(false, false, forward));
+  EXPECT_FALSE(DockerDropsWithoutUserChain(false, true, "-P FORWARD ACCEPT\n"));
+}
+
 }  // namespace
 }  // namespace virtnat
