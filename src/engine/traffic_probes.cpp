@@ -184,8 +184,8 @@ void AddNetwork6Probes(const Network& network, const HostRoutes& routes,
               "forward");
     out.oifname = routes.default_interface6;
     out.saddr6 = guest;
-    // Some destination on the internet (Google's public DNS): rules that reject only special
-    // prefixes (firewalld's IPv4-mapped and 6to4 bogons) do not block going out.
+    // Some destination on the internet (Google's public DNS): rules that reject only some
+    // destinations (firewalld's IPv4-mapped and 6to4 bogons) do not block going out.
     out.daddr6 = Ipv6Address::Parse("2001:4860:4860::8888");
     out.protocol = "tcp";
     out.dport = 443;
@@ -399,6 +399,9 @@ std::vector<TrafficProbe> BuildTrafficProbes(const DesiredState& state, const Ho
       out.iifname = network.bridge;
       out.oifname = routes.default_interface;
       out.saddr = guest;
+      // Some destination on the internet (Google's public DNS): a rule that drops only some
+      // destinations (the guests' subnet, private ranges) does not block going out.
+      out.daddr = Ipv4Address::Parse("8.8.8.8");
       out.protocol = "tcp";
       out.dport = 443;
       out.dnat = false;

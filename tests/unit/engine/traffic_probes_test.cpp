@@ -126,6 +126,7 @@ TEST_F(TrafficProbesTest, GuestsGoOutByModeAndServedNetworksGetDhcpAndDns) {
   EXPECT_EQ(egress[0].iifname, "nbr0");
   EXPECT_EQ(egress[0].oifname, "wan0");
   EXPECT_EQ(egress[0].saddr->ToString(), "10.1.1.28");
+  EXPECT_EQ(egress[0].daddr->ToString(), "8.8.8.8");  // somewhere on the internet
   EXPECT_EQ(egress[0].dnat, false);
   // No default route: no way out to probe.
   HostRoutes no_default = routes_;
