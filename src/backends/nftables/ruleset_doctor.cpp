@@ -1401,6 +1401,14 @@ std::string SuggestFix(const Ruleset& rs, const RulesetProbe& p, const Chain& ba
         "Docker: accept this traffic on top of DOCKER-USER (Docker's place for an admin's "
         "rules; keep Docker's policy): `{} -I DOCKER-USER {} -j ACCEPT`",
         base.family == "ip6" ? "ip6tables" : "iptables", ipt);
+  } else if (base.family == "ip6" && base.table == "filter" && p.hook == "forward" &&
+             TableHasChain(rs, base, "DOCKER")) {
+    // Docker 20.10 with --ip6tables: policy DROP in ip6tables, and no DOCKER-USER there.
+    fix = fmt::format(
+        "Docker: accept this traffic on top of ip6tables' FORWARD (this Docker makes no "
+        "DOCKER-USER in ip6tables; `virtnat apply` adds its bridges' accepts there): "
+        "`ip6tables -I FORWARD {} -j ACCEPT`",
+        ipt);
   } else if (base.family != "inet" && base.table == "filter" && TableHasChain(rs, base, "ufw")) {
     if (p.hook == "forward") {
       fix = fmt::format("ufw: `ufw route allow in on {} out on {}{}{}`", p.iifname, p.oifname,

@@ -89,20 +89,26 @@ std::set<std::string> VirtnatUfwTuples(const std::string& user_rules) {
   return tuples;
 }
 
-std::string Ipv6Tuple(const std::string& tuple) {
+namespace {
+
+// The tuple with every word `from` replaced by `to`.
+std::string WithWordReplaced(const std::string& tuple, const std::string& from,
+                             const std::string& to) {
   std::string out;
   std::istringstream words(tuple);
   for (std::string word; words >> word;)
-    out += (out.empty() ? "" : " ") + (word == "0.0.0.0/0" ? "::/0" : word);
+    out += (out.empty() ? "" : " ") + (word == from ? to : word);
   return out;
 }
 
+}  // namespace
+
+std::string Ipv6Tuple(const std::string& tuple) {
+  return WithWordReplaced(tuple, "0.0.0.0/0", "::/0");
+}
+
 std::string Ipv4Tuple(const std::string& tuple) {
-  std::string out;
-  std::istringstream words(tuple);
-  for (std::string word; words >> word;)
-    out += (out.empty() ? "" : " ") + (word == "::/0" ? "0.0.0.0/0" : word);
-  return out;
+  return WithWordReplaced(tuple, "::/0", "0.0.0.0/0");
 }
 
 std::vector<UfwRule> MissingUfwRules(const std::vector<UfwRule>& wanted,

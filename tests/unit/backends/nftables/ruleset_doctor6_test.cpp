@@ -247,6 +247,33 @@ TEST(RulesetDoctor6Real, DockersIpOnlyTablesNeverSeeIpv6) {
   EXPECT_TRUE(r.traversed.empty());
 }
 
+// What Docker 20.10 with --ip6tables leaves in ip6tables (seen in tests/lab/test_dockerd.sh):
+// FORWARD with policy drop and no rule, Docker's isolation chains, no DOCKER-USER.
+json Docker2010Ip6tables() {
+  return json::parse(R"({"nftables": [
+    {"table": {"family": "ip6", "name": "filter"}},
+    {"chain": {"family": "ip6", "table": "filter", "name": "DOCKER"}},
+    {"chain": {"family": "ip6", "table": "filter", "name": "DOCKER-ISOLATION-STAGE-1"}},
+    {"chain": {"family": "ip6", "table": "filter", "name": "FORWARD", "type": "filter",
+               "hook": "forward", "prio": 0, "policy": "drop"}}]})");
+}
+
+TEST(RulesetDoctor6Real, Docker2010sIp6tablesPolicyDropNamesIp6tablesForward) {
+  auto r = One(Docker2010Ip6tables(), Forward6AfterDnat());
+  ASSERT_EQ(r.verdict, ProbeVerdict::kBlocked) << Describe(r);
+  EXPECT_NE(r.findings.front().fix.find("`ip6tables -I FORWARD -i uplink -o nbr0"),
+            std::string::npos)
+      << r.findings.front().fix;
+  // Control: the same policy without Docker's chains is an admin's table: no Docker advice.
+  json plain = Docker2010Ip6tables();
+  plain["nftables"].erase(1);  // DOCKER
+  plain["nftables"].erase(1);  // DOCKER-ISOLATION-STAGE-1
+  auto admin = One(plain, Forward6AfterDnat());
+  ASSERT_EQ(admin.verdict, ProbeVerdict::kBlocked) << Describe(admin);
+  EXPECT_EQ(admin.findings.front().fix.find("Docker"), std::string::npos)
+      << admin.findings.front().fix;
+}
+
 TEST(RulesetDoctor6Real, UfwsIp6FilterBlocksTheIpv6Forward) {
   json ufw = json::parse(Fixture("ufw.json"));
   auto options = WithListing("ufw");
