@@ -157,16 +157,23 @@ bool ChainExists(const char* tool, const std::string& chain) {
   return RunProgram({tool, "-w", "-S", chain}).exit_status == 0;
 }
 
+// Deletes RULES (argument vectors after the chain's name) from CHAIN of TOOL.
+void DeleteRules(const char* tool, const std::string& chain,
+                 std::vector<std::vector<std::string>> rules) {
+  for (auto& rule : rules) {
+    rule.insert(rule.begin(), {tool, "-w", "-D", chain});
+    Run(rule);
+  }
+}
+
 // Removes virtnat's rules from CHAIN of TOOL; how many there were.
 std::size_t RemoveOurs(const char* tool, const std::string& chain) {
   ProcessResult listing = RunProgram({tool, "-w", "-S", chain});
   if (listing.exit_status != 0) return 0;
   auto ours = OurRulesIn(listing.output, chain);
-  for (auto rule : ours) {
-    rule.insert(rule.begin(), {tool, "-w", "-D", chain});
-    Run(rule);
-  }
-  return ours.size();
+  std::size_t count = ours.size();
+  DeleteRules(tool, chain, std::move(ours));
+  return count;
 }
 
 }  // namespace
@@ -175,27 +182,29 @@ std::vector<std::string> IptablesAdminChains::Ensure(const DesiredState& state) 
   std::vector<std::string> done;
   for (auto wanted : BuildAdminChainRules(tool_, state)) {
     const char* tool = Tool(wanted.family);
+    ProcessResult listing = RunProgram({tool, "-w", "-S", wanted.chain});
     if (wanted.family == IpFamily::kIpv6) {
       // Docker 20.10's --ip6tables sets ip6tables' FORWARD policy DROP and makes no
       // DOCKER-USER there: virtnat's rules go on top of FORWARD itself, until a DOCKER-USER
       // appears (newer Docker), when they move.
       ProcessResult forward = RunProgram({tool, "-w", "-S", "FORWARD"});
-      if (DockerDropsWithoutUserChain(ChainExists(tool, wanted.chain),
-                                      ChainExists(tool, "DOCKER-ISOLATION-STAGE-1"),
-                                      forward.exit_status == 0 ? forward.output : "")) {
+      std::string forward_rules = forward.exit_status == 0 ? forward.output : "";
+      bool has_user_chain = listing.exit_status == 0;
+      if (DockerDropsWithoutUserChain(
+              has_user_chain, !has_user_chain && ChainExists(tool, "DOCKER-ISOLATION-STAGE-1"),
+              forward_rules)) {
         wanted.chain = "FORWARD";
-      } else if (std::size_t moved = RemoveOurs(tool, "FORWARD"); moved > 0) {
-        done.push_back(fmt::format("removed virtnat's {} rules from FORWARD (ip6tables)", moved));
+        listing = forward;
+      } else if (auto moved = OurRulesIn(forward_rules, "FORWARD"); !moved.empty()) {
+        done.push_back(
+            fmt::format("removed virtnat's {} rules from FORWARD (ip6tables)", moved.size()));
+        DeleteRules(tool, "FORWARD", std::move(moved));
       }
     }
-    ProcessResult listing = RunProgram({tool, "-w", "-S", wanted.chain});
     if (listing.exit_status != 0) continue;  // the tool's chain is not there: nothing to pass
     if (AdminRulesOnTop(listing.output, wanted)) continue;
     auto stale = OurRulesIn(listing.output, wanted.chain);
-    for (auto rule : stale) {
-      rule.insert(rule.begin(), {tool, "-w", "-D", wanted.chain});
-      Run(rule);
-    }
+    DeleteRules(tool, wanted.chain, stale);
     for (std::size_t i = 0; i < wanted.rules.size(); ++i) {
       std::vector<std::string> argv{tool, "-w", "-I", wanted.chain, std::to_string(i + 1)};
       argv.insert(argv.end(), wanted.rules[i].begin(), wanted.rules[i].end());

@@ -1112,10 +1112,10 @@ Evaluator::RuleResult Evaluator::EvalRule(const Chain& chain, const json& rule) 
       // ip6tables' extension-header matches (ufw's before6.rules drop `-m rt --rt-type 0`)
       // need that header, negated options included; the probes carry none.
       static const std::set<std::string> kExtensionHeader = {"rt", "frag", "hbh", "dst"};
-      if (body.value("type", "") == "match" && kExtensionHeader.count(name)) {
-        result.match = Tri::kNo;
-      } else if (body.value("type", "") == "match") {
-        if (auto native = TranslateXt(rule, name)) {
+      if (body.value("type", "") == "match") {
+        if (kExtensionHeader.count(name)) {
+          result.match = Tri::kNo;
+        } else if (auto native = TranslateXt(rule, name)) {
           if (native->is_array()) {
             for (const json& m : *native) eval_match(m["match"]);
           } else {
