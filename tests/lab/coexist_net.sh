@@ -4,8 +4,8 @@
 # lxdev01) and a standalone nat network vsbr0 with virtnat's own dnsmasq and a DHCP guest sg1
 # (sadev01). Both are dual-stack (issue 14: the shims and zones cover IPv6 too): the lab's
 # LAN 2001:db8:100::/64 (lib.sh's lab6_setup), nbr0 fd00:1:1::/64, vsbr0 fd00:2:2::/64 with
-# DHCPv6, router advertisements and AAAA from virtnat's dnsmasq. CN_IPV6=0 before cn_setup
-# keeps them IPv4-only. Source after lib.sh; call cn_setup after lab_start.
+# DHCPv6, router advertisements and AAAA from virtnat's dnsmasq. Source after lib.sh; call
+# cn_setup after lab_start.
 #
 #   VN=(cmd...)        how the test runs virtnat (default: virtnat in the host namespace)
 #   cn_setup           config, guest namespace sg1, servers (g1:8080, c1:7000, host:9999)
@@ -17,7 +17,6 @@
 CN_PUB=198.51.100.1
 CN_GUEST_MAC=02:FF:0A:0A:07:1C
 CN_GUEST_ADDR=10.2.2.28
-CN_IPV6=${CN_IPV6:-1}
 CN_PUB6=$LAB6_PUB
 CN_C1_6=$LAB6_C1
 CN_SA_GW6=fd00:2:2::1
@@ -36,22 +35,16 @@ cn_setup() {
   trap cn_cleanup EXIT
   chmod 0755 "$WORK_DIR" # dnsmasq (user dnsmasq) reads its hosts files under it
   export VIRTNAT_LIB_DIR="$WORK_DIR/lib" VIRTNAT_RUN_DIR="$WORK_DIR/run"
-  if [ "$CN_IPV6" = 1 ]; then
-    {
-      lab_settings public_address6="$CN_PUB6"
-      lab_network address6="$LAB6_GW/64"
-      lab_host lxdev01 address6="$LAB6_G1"
-      lab_host lxdev02
-      cn_tables
-    } >"$CONFIG"
-  else
-    cn_tables | write_config
-  fi
+  {
+    lab_settings public_address6="$CN_PUB6"
+    lab_network address6="$LAB6_GW/64"
+    lab_host lxdev01 address6="$LAB6_G1"
+    lab_host lxdev02
+    cn_tables
+  } >"$CONFIG"
   ip netns add "$CN_SG1"
-  if [ "$CN_IPV6" = 1 ]; then
-    no_dad "$CN_SG1"
-    fast_rs "$CN_SG1"
-  fi
+  no_dad "$CN_SG1"
+  fast_rs "$CN_SG1"
   ip -n "$CN_SG1" link set lo up
   ip -n "$HOST_NS" link add vsg1 type veth peer name eth0 netns "$CN_SG1"
   ip -n "$CN_SG1" link set eth0 address "$CN_GUEST_MAC"
@@ -75,7 +68,6 @@ SCRIPT
   start_server g1 lxdev01 --tcp 8080
   start_server c1 lan --tcp 7000
   start_server host hostsvc --tcp 9999
-  [ "$CN_IPV6" = 1 ] || return 0
   # The host's IPv6 default route (a gateway on the LAN that never answers): firewalld's
   # IPv6_rpfilter passes clients beyond the LAN only with one, as on a real host.
   if ! lab6_setup || ! in_ns c1 ip -6 route replace fd00::/8 via "$CN_PUB6" ||
@@ -91,10 +83,6 @@ SCRIPT
 
 # cn_tables: the config's tables beside the lab's network nat_bridge.
 cn_tables() {
-  local sa6=""
-  [ "$CN_IPV6" = 1 ] && sa6="address6 = \"$CN_SA_GW6/64\"
-dhcp_range6 = \"fd00:2:2::100-fd00:2:2::1ff\"
-"
   cat <<CONFIG
 
 [[network]]
@@ -104,7 +92,9 @@ provider = "standalone"
 bridge = "vsbr0"
 address = "10.2.2.1/24"
 dhcp_range = "10.2.2.100-10.2.2.150"
-${sa6}domain = "sa.test"
+address6 = "$CN_SA_GW6/64"
+dhcp_range6 = "fd00:2:2::100-fd00:2:2::1ff"
+domain = "sa.test"
 
 [[network.host]]
 name = "sadev01"
@@ -131,21 +121,8 @@ cn_plug() {
   done
   [ -n "$(ip netns pids "$CN_SG1" 2>/dev/null)" ] || {
     start_server "$CN_SG1" sadev01 --tcp 8080
-    [ "$CN_IPV6" = 1 ] && start_server6 "$CN_SG1" sadev01 --tcp 8080
+    start_server6 "$CN_SG1" sadev01 --tcp 8080
   }
-  return 0
-}
-
-# cn_ra_route: sg1's IPv6 default route from virtnat's dnsmasq's router advertisements
-# ("ROUTER dev eth0"), waited for up to 10 s (sg1 solicits every second).
-cn_ra_route() {
-  local route=""
-  for _ in $(seq 1 50); do
-    route=$(ra_default_route "$CN_SG1")
-    [ -n "$route" ] && break
-    sleep 0.2
-  done
-  echo "$route"
 }
 
 # cn_dhcp [TRIES]: the address sg1 gets (nothing if none).
@@ -164,10 +141,9 @@ cn_must_pass() {
   expect_reply c1 tcp "$CN_PUB" 2224 "sadev01 8080 198.51.100.10" "$what: forward c1 -> $CN_PUB:2224 reaches sadev01:8080 (vsbr0)"
   expect_reply "$CN_SG1" tcp 198.51.100.10 7000 "lan 7000 $CN_PUB" "$what: egress sg1 -> c1:7000 (masqueraded)"
   expect_reply g1 tcp 198.51.100.10 7000 "lan 7000 $CN_PUB" "$what: egress g1 -> c1:7000 (masqueraded)"
-  [ "$CN_IPV6" = 1 ] || return 0
   got=$(dhcp6 "$CN_SG1" 8)
   expect_value "$what: DHCPv6: sg1 gets its static address6 on vsbr0" "$got" "$CN_GUEST_ADDR6"
-  got=$(cn_ra_route)
+  got=$(await_ra_default_route "$CN_SG1" 10) # sg1 solicits every second
   if [[ "$got" == "fe80:"*" dev eth0" ]]; then
     pass "$what: RA: sg1 has its IPv6 default route from virtnat's dnsmasq ($got)"
   else
@@ -188,7 +164,6 @@ cn_must_not() {
   expect_no_reply c1 tcp 10.2.2.1 53 any "$what: c1 -> tcp 10.2.2.1:53 gets nothing"
   expect_no_reply c1 tcp "$CN_PUB" 2299 any "$what: an unforwarded port (c1 -> $CN_PUB:2299) gets nothing"
   expect_no_reply c1 tcp "$CN_GUEST_ADDR" 8080 any "$what: a guest by its address (c1 -> $CN_GUEST_ADDR:8080, routed) gets nothing"
-  [ "$CN_IPV6" = 1 ] || return 0
   got=$(resolve6 c1 sadev01.sa.test "$CN_SA_GW6")
   expect_value "$what: the LAN gets no AAAA from the guests' dnsmasq (c1 -> [$CN_SA_GW6]:53)" "$got" ""
   expect_no_reply c1 tcp "$CN_PUB6" 2299 any "$what: an unforwarded port over IPv6 (c1 -> [$CN_PUB6]:2299) gets nothing"

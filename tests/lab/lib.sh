@@ -693,6 +693,18 @@ ra_default_route() {
     sed -n 's/^default via \([^ ]*\) dev \([^ ]*\).*/\1 dev \2/p' | head -n 1
 }
 
+# await_ra_default_route NODE SECONDS: ra_default_route of NODE, waited for up to SECONDS
+# (empty if none came).
+await_ra_default_route() {
+  local route="" deadline=$((SECONDS + $2))
+  while :; do
+    route=$(ra_default_route "$1")
+    [ -n "$route" ] || [ "$SECONDS" -ge "$deadline" ] && break
+    sleep 0.2
+  done
+  echo "$route"
+}
+
 # link_local IFACE: the host namespace's link-local address on IFACE.
 link_local() {
   ip -n "$HOST_NS" -6 -o addr show dev "$1" scope link 2>/dev/null |

@@ -72,6 +72,17 @@ to_port = 22
 TOML
 vn() { in_ns "$VIRTNAT" --config "$WORK/virtnat.toml" --state-dir "$WORK/state" "$@"; }
 export VIRTNAT_LIB_DIR="$WORK/lib" VIRTNAT_RUN_DIR="$WORK/run"
+# admin_forward_rule FAMILY TABLE RULE: an admin's table with RULE in its forward chain f.
+admin_forward_rule() {
+  in_ns nft -f - <<NFT
+table $1 $2 {
+  chain f {
+    type filter hook forward priority 0;
+    $3
+  }
+}
+NFT
+}
 
 out=$(vn apply 2>&1)
 check "apply of the dual-stack config" $? "$out"
@@ -79,14 +90,7 @@ out=$(vn doctor 2>&1)
 rc=$?
 check "control: without the admin's table doctor exits 0" "$([ $rc -eq 0 ] && echo 0 || echo 1)" "$out"
 
-in_ns nft -f - <<'NFT'
-table ip6 t {
-  chain f {
-    type filter hook forward priority 0;
-    ip6 daddr fd00:77::/64 drop
-  }
-}
-NFT
+admin_forward_rule ip6 t 'ip6 daddr fd00:77::/64 drop'
 out=$(vn doctor 2>&1)
 rc=$?
 check "with the admin's ip6 table doctor exits 1" "$([ $rc -eq 1 ] && echo 0 || echo 1)" "exit $rc: $out"
@@ -114,14 +118,7 @@ check "control: the table gone, doctor exits 0 again" "$([ $rc -eq 0 ] && echo 0
 
 # Control of the family check: the same rule in a `table ip` for the IPv4 subnet is named for
 # the IPv4 forward only.
-in_ns nft -f - <<'NFT'
-table ip t4 {
-  chain f {
-    type filter hook forward priority 0;
-    ip daddr 10.77.0.0/24 drop
-  }
-}
-NFT
+admin_forward_rule ip t4 'ip daddr 10.77.0.0/24 drop'
 out=$(vn doctor 2>&1)
 grep -q '^blocked: forward tcp 198.51.100.1:2222 -> web 10.77.0.28:22 (after DNAT): ip t4 f: rule handle [0-9]*: ip daddr 10.77.0.0/24 drop' <<<"$out"
 check "control: an ip table's rule is named for the IPv4 forward" $? "$out"
@@ -131,14 +128,7 @@ in_ns nft delete table ip t4
 
 # Control of the egress probe: a rule that drops what goes to the internet's IPv6 unicast
 # space (2000::/3) blocks the guests going out, and only over IPv6.
-in_ns nft -f - <<'NFT'
-table ip6 t6 {
-  chain f {
-    type filter hook forward priority 0;
-    iifname "nbr0" ip6 daddr 2000::/3 drop
-  }
-}
-NFT
+admin_forward_rule ip6 t6 'iifname "nbr0" ip6 daddr 2000::/3 drop'
 out=$(vn doctor 2>&1)
 grep -q '^blocked: guests of lab (nbr0) going out over IPv6: ip6 t6 f: rule handle [0-9]*: iifname "nbr0" ip6 daddr 2000::/3 drop' <<<"$out"
 check "control: a rule dropping 2000::/3 from nbr0 blocks the guests going out over IPv6" $? "$out"

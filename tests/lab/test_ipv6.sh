@@ -481,12 +481,7 @@ for i in 1 2 3; do
 done
 
 router=$(link_local "$SA_BRIDGE")
-route=""
-for _ in $(seq 1 100); do
-  route=$(ra_default_route "${SA_GUESTS[0]}")
-  [ -n "$route" ] && break
-  sleep 0.1
-done
+route=$(await_ra_default_route "${SA_GUESTS[0]}" 10)
 if [ -n "$router" ] && [ "$route" = "$router dev eth0" ]; then
   pass "RA: sg1's default route is via the bridge's link-local address ($route)"
 else

@@ -188,20 +188,10 @@ for host in web1 web2; do
     { ip -n "$(guest_ns "$host")" -6 addr; tail -n 12 "$WORK_DIR/dhclient6-$(guest_ns "$host")/log"; } | sed 's/^/#   /'
   fi
 done
-# ra_route_in HOST: the guest's IPv6 default route, waited for up to 40 s (OVN answers router
-# solicitations and advertises every 10-30 s).
-ra_route_in() {
-  local route=""
-  for _ in $(seq 1 160); do
-    route=$(ip -n "$(guest_ns "$1")" -6 route show default)
-    [ -n "$route" ] && break
-    sleep 0.25
-  done
-  echo "$route"
-}
 for host in web1 web2; do
-  route=$(ra_route_in "$host")
-  if [[ "$route" == "default via fe80::"*" proto ra "* ]]; then
+  # Up to 40 s: OVN answers router solicitations and advertises every 10-30 s.
+  route=$(await_ra_default_route "$(guest_ns "$host")" 40)
+  if [[ "$route" == "fe80::"*" dev $(guest_if "$host")" ]]; then
     pass "$host (${HV[$host]}) has an IPv6 default route from OVN's router advertisements ($route)"
   else
     fail "$host (${HV[$host]}) has an IPv6 default route from OVN's router advertisements" "got: $route"

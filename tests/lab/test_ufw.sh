@@ -29,8 +29,7 @@ ipt() { ip netns exec "$HOST_NS" iptables -w "$@"; }
 policies() { ipt -S | awk '$1 == "-P" { printf "%s=%s ", $2, $3 }'; }
 ours() { cx_exec ufw grep -c 'comment=766972746e6174$' /etc/ufw/user.rules; }
 # nbr0 and vsbr0 in and out, DHCP and DNS (udp, tcp) from vsbr0, and DHCPv6 (vsbr0 is dual-stack)
-RULES=7
-[ "$CN_IPV6" = 1 ] && RULES=8
+RULES=8
 all_ours() { [ "$(ours)" = "$RULES" ]; }
 policies_before=$(policies)
 note "policies with ufw: $policies_before"
@@ -39,12 +38,10 @@ note "1. apply"
 out=$(vn apply 2>&1)
 note "apply said: $(tr '\n' '|' <<<"$out")"
 has_text "apply adds virtnat's route rules through ufw" "$out" "ufw: added \`ufw route allow in on vsbr0 comment virtnat\`"
-expect_value "$RULES rules: in/out of nbr0 and vsbr0, DHCP and DNS (udp, tcp) from vsbr0$([ "$RULES" = 8 ] && echo ", DHCPv6")" "$(ours)" "$RULES"
+expect_value "$RULES rules: in/out of nbr0 and vsbr0, DHCP and DNS (udp, tcp) from vsbr0, DHCPv6" "$(ours)" "$RULES"
 has_match "ufw applied them to its chain ufw-user-forward" <(ipt -S ufw-user-forward) "^-A ufw-user-forward -i vsbr0 -j ACCEPT"
-if [ "$CN_IPV6" = 1 ]; then
-  has_match "and to ufw6-user-forward (ip6tables)" <(ip netns exec "$HOST_NS" ip6tables -w -S ufw6-user-forward) "^-A ufw6-user-forward -i vsbr0 -j ACCEPT"
-  has_match "DHCPv6 from vsbr0 is in ufw6-user-input" <(ip netns exec "$HOST_NS" ip6tables -w -S ufw6-user-input) "^-A ufw6-user-input -i vsbr0 -p udp -m udp --dport 547 -j ACCEPT"
-fi
+has_match "and to ufw6-user-forward (ip6tables)" <(ip netns exec "$HOST_NS" ip6tables -w -S ufw6-user-forward) "^-A ufw6-user-forward -i vsbr0 -j ACCEPT"
+has_match "DHCPv6 from vsbr0 is in ufw6-user-input" <(ip netns exec "$HOST_NS" ip6tables -w -S ufw6-user-input) "^-A ufw6-user-input -i vsbr0 -p udp -m udp --dport 547 -j ACCEPT"
 out=$(vn apply 2>&1)
 lacks_text "a second apply changes nothing in ufw" "$out" "ufw:"
 cn_plug || fail "sg1 plugged into vsbr0"
